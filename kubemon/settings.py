@@ -1,0 +1,162 @@
+"""Settings for kube-monitoring, all read from environment variables.
+
+Every setting has a safe default for the demo (SQLite, a local Prometheus, DEBUG off).
+A secret NAME may also be given as NAME_FILE, the path of a file holding it, which is how
+Kubernetes mounts secrets.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envsecret(name: str, default: str = "") -> str:
+    """Return NAME, or the contents of the file that NAME_FILE points to."""
+    if path := os.getenv(name + "_FILE"):
+        p = Path(path)
+        if not p.is_file():
+            raise ImproperlyConfigured(f"{name}_FILE points to {path}, which is not a file")
+        return p.read_text().strip()
+    return os.getenv(name, default)
+
+
+def envbool(name: str, default: str) -> bool:
+    value = os.getenv(name, default)
+    if value not in ("", "True", "False", "true", "false", "0", "1"):
+        raise ImproperlyConfigured(f"{name} must be True or False, not {value!r}")
+    return value in ("True", "true", "1")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.getenv(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.getenv(name, str(default))
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+def envheaders(name: str) -> dict[str, str]:
+    """Parse a JSON object of extra HTTP headers, e.g. {"X-Scope-OrgID": "epfl"}."""
+    raw = envsecret(name, "{}") or "{}"
+    try:
+        headers = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {e}") from None
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of string values")
+    return headers
+
+
+DEBUG = envbool("DJANGO_DEBUG", "False")
+# The demo key is only good for a machine nobody else reaches; production sets its own.
+SECRET_KEY = envsecret("DJANGO_SECRET_KEY", "demo-only-insecure-key-set-DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = [
+    h for h in os.getenv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "promadapter",
+    "billing",
+    "web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kubemon.urls"
+WSGI_APPLICATION = "kubemon.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        envsecret("DATABASE_URL", f"sqlite:///{BASE_DIR / 'kubemon.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+# The zone pages show local times in; storage and billing stay in UTC.
+KUBEMON_DISPLAY_TIME_ZONE = os.getenv("KUBEMON_DISPLAY_TIME_ZONE", "Europe/Zurich")
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+# Prometheus (or Thanos Query, Mimir, VictoriaMetrics: the same HTTP API).
+PROMETHEUS_URL = os.getenv("PROMETHEUS_URL", "http://127.0.0.1:9090").rstrip("/")
+PROMETHEUS_HEADERS = envheaders("PROMETHEUS_HEADERS")
+PROMETHEUS_BEARER_TOKEN = envsecret("PROMETHEUS_BEARER_TOKEN")
+# A CA bundle to verify Prometheus' TLS certificate; empty means the system's CAs.
+PROMETHEUS_CA_FILE = os.getenv("PROMETHEUS_CA_FILE", "")
+# Seconds to wait for one Prometheus answer; every query has a timeout.
+PROMETHEUS_TIMEOUT = envfloat("PROMETHEUS_TIMEOUT", 30.0)
+PROMETHEUS_RETRIES = envint("PROMETHEUS_RETRIES", 3)
+# The most points one metrics API request may ask Prometheus for (series x steps).
+PROMETHEUS_MAX_POINTS = envint("PROMETHEUS_MAX_POINTS", 11000)
+
+# The cluster name used when series carry no `cluster` label.
+KUBEMON_CLUSTER = os.getenv("KUBEMON_CLUSTER", "default")
+# The kube_namespace_labels label that names a namespace's account (cost centre).
+KUBEMON_ACCOUNT_LABEL = os.getenv("KUBEMON_ACCOUNT_LABEL", "label_epfl_ch_cost_center")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.getenv("KUBEMON_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,10 @@
+"""Top-level URL map: the admin, the REST API under /api/v1/, and the pages."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("promadapter.urls")),
+    path("", include("web.urls")),
+]

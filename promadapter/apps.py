@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PromadapterConfig(AppConfig):
+    name = "promadapter"
+    verbose_name = "Prometheus adapter"

@@ -1,0 +1,3 @@
+"""REST API routes that speak PromQL: the metric catalog and metric values."""
+
+urlpatterns = []

@@ -1,0 +1,209 @@
+"""Run a real Prometheus loaded with simulator history, for the tests and the demo.
+
+Loading takes four steps, because a running Prometheus evaluates recording rules only at
+the current time:
+1. the simulator writes OpenMetrics history and promtool turns it into TSDB blocks;
+2. a first Prometheus serves that raw history;
+3. `promtool tsdb create-blocks-from rules` evaluates the project's recording rules over the
+   history window against it and writes the recorded series as blocks;
+4. the final Prometheus starts on the same data directory with both sets of blocks, the
+   project's rule files, and a scrape of the live simulator endpoint.
+"""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+RULES_DIR = REPO_DIR / "prometheus" / "rules"
+
+
+class PrometheusError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rule_files() -> list[Path]:
+    return sorted(RULES_DIR.glob("*.yml"))
+
+
+def require_binaries() -> None:
+    missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+    if missing:
+        raise PrometheusError(
+            f"{' and '.join(missing)} not found: install Debian's `prometheus` package "
+            "(apt-get install prometheus), or run `make test`/`make demo`, which do it"
+        )
+
+
+def run(args: list[str], log: Path) -> None:
+    with log.open("a") as out:
+        done = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        tail = log.read_text()[-2000:]
+        raise PrometheusError(f"{args[0]} {args[1]} failed ({done.returncode}):\n{tail}")
+
+
+def config_text(scrape_configs: str, scrape_interval: int) -> str:
+    """Return a prometheus.yml: global intervals, the project's rules, the given scrapes."""
+    rules = "\n".join(f"  - {json.dumps(str(p))}" for p in rule_files()) or "  []"
+    return (
+        "global:\n"
+        f"  scrape_interval: {scrape_interval}s\n"
+        f"  evaluation_interval: {scrape_interval}s\n"
+        f"rule_files:\n{rules}\n"
+        f"{scrape_configs.strip()}\n"
+    )
+
+
+class PrometheusServer:
+    """One Prometheus process on 127.0.0.1 with its data in `workdir`."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.workdir = Path(workdir)
+        self.data_dir = self.workdir / "data"
+        self.config_file = self.workdir / "prometheus.yml"
+        self.log = self.workdir / "prometheus.log"
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.config_file.exists():
+            self.config_file.write_text(config_text("scrape_configs: []", 30))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        args = [
+            "prometheus",
+            f"--config.file={self.config_file}",
+            f"--storage.tsdb.path={self.data_dir}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            # Backfilled history lies in the past; keep it whatever its age.
+            "--storage.tsdb.retention.time=100y",
+            "--web.enable-lifecycle",
+        ]
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        self.wait_until_ready(timeout)
+
+    def wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise PrometheusError(f"prometheus exited:\n{self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise PrometheusError(f"prometheus not ready after {timeout}s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def import_openmetrics(self, history: Path) -> None:
+        """Turn an OpenMetrics file into blocks in this server's data directory."""
+        run(
+            [
+                "promtool",
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                str(history),
+                str(self.data_dir),
+            ],
+            self.log,
+        )
+
+    def record_rules(self, start: datetime, end: datetime, eval_interval: int) -> None:
+        """Evaluate the project's recording rules over [start, end] into blocks.
+
+        The server must be running and serving the raw history; the blocks land in its
+        data directory and are picked up at its next start.
+        """
+        files = [str(p) for p in rule_files()]
+        if not files:
+            return
+        out = self.workdir / "rule-blocks"
+        shutil.rmtree(out, ignore_errors=True)
+        run(
+            [
+                "promtool",
+                "tsdb",
+                "create-blocks-from",
+                "rules",
+                "--quiet",
+                f"--start={int(start.timestamp())}",
+                f"--end={int(end.timestamp())}",
+                f"--url={self.url}",
+                f"--output-dir={out}",
+                f"--eval-interval={eval_interval}s",
+                *files,
+            ],
+            self.log,
+        )
+        for block in out.iterdir():
+            shutil.move(str(block), self.data_dir / block.name)
+
+    def write_config(self, scrape_configs: str, scrape_interval: int) -> None:
+        self.config_file.write_text(config_text(scrape_configs, scrape_interval))
+
+
+def simulator_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "simulator", *args]
+
+
+def load_history(
+    server: PrometheusServer,
+    start: datetime,
+    end: datetime,
+    simulator_args: list[str],
+    scrape_interval: int,
+) -> None:
+    """Steps 1 to 3 of the module docstring; leaves the server stopped."""
+    history = server.workdir / "history.om"
+    run(
+        simulator_command(
+            "history",
+            "--start",
+            start.isoformat(),
+            "--end",
+            end.isoformat(),
+            "--out",
+            str(history),
+            *simulator_args,
+        ),
+        server.log,
+    )
+    server.import_openmetrics(history)
+    history.unlink()
+    server.start()
+    try:
+        server.record_rules(start, end, scrape_interval)
+    finally:
+        server.stop()

@@ -1,0 +1,102 @@
+"""Fixtures shared by the whole suite: the simulated cluster and one real Prometheus.
+
+One Prometheus serves the session: it holds the simulator's history for HISTORY_WINDOW
+(raw series plus the project's recorded series, backfilled) and scrapes the live
+simulator endpoint.
+"""
+
+import subprocess
+import time
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+
+from simulator import Cluster
+from simulator.prometheus import PrometheusServer, free_port, load_history, simulator_command
+
+SEED = 7
+SCRAPE_INTERVAL = 30
+HISTORY_WINDOW = (datetime(2026, 3, 2, 6, tzinfo=UTC), datetime(2026, 3, 2, 12, tzinfo=UTC))
+SIMULATOR_ARGS = ["--seed", str(SEED), "--scrape-interval", str(SCRAPE_INTERVAL)]
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
+    """Poll `predicate` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    return Cluster(seed=SEED, scrape_interval=SCRAPE_INTERVAL)
+
+
+@pytest.fixture(scope="session")
+def history_window():
+    return HISTORY_WINDOW
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_simulator():
+    """The simulator's live scrape endpoint on 127.0.0.1, as a base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        simulator_command("serve", "--port", str(port), *SIMULATOR_ARGS),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: answers(url + "/"), 30, "the simulator's live endpoint")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory, live_simulator):
+    """A real Prometheus with the history of HISTORY_WINDOW and a live scrape."""
+    server = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
+    port = live_simulator.rsplit(":", 1)[1]
+    scrape = subprocess.run(
+        simulator_command("scrape-config", "--port", port, *SIMULATOR_ARGS),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    server.write_config(scrape, SCRAPE_INTERVAL)
+    load_history(server, *HISTORY_WINDOW, SIMULATOR_ARGS, SCRAPE_INTERVAL)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def prometheus_settings(settings, prometheus):
+    settings.PROMETHEUS_URL = prometheus.url
+    return settings
+
+
+@pytest.fixture
+def api_client(db, django_user_model):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("alice"))
+    return client
