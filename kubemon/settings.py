@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_crontab",
     "promadapter",
     "billing",
     "web",
@@ -160,3 +161,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.getenv("KUBEMON_LOG_LEVEL", "INFO")},
 }
+
+# Usage collection (python manage.py collect_usage).
+# How long after an hour ends before it is collected, so that late scrapes are in.
+KUBEMON_COLLECT_LAG_SECONDS = envint("KUBEMON_COLLECT_LAG_SECONDS", 600)
+# How many hours the very first collection of a cluster goes back.
+KUBEMON_COLLECT_FIRST_HOURS = envint("KUBEMON_COLLECT_FIRST_HOURS", 24)
+# Hours fetched per batch of queries; bounds the memory of a run whatever its window.
+KUBEMON_COLLECT_CHUNK_HOURS = envint("KUBEMON_COLLECT_CHUNK_HOURS", 6)
+# The scrape interval of kube-state-metrics, cAdvisor and DCGM, in seconds.
+KUBEMON_SCRAPE_INTERVAL = envint("KUBEMON_SCRAPE_INTERVAL", 30)
+# How far back to look for a counter's last sample before an hour; a series silent for
+# longer counts as new.
+KUBEMON_COUNTER_LOOKBACK = os.getenv("KUBEMON_COUNTER_LOOKBACK", "6h")
+
+# Hourly collection from the system crontab: `python manage.py crontab add` installs it.
+# In Kubernetes, run the same command from a CronJob instead (deploy/).
+CRONJOBS = [
+    (
+        os.getenv("KUBEMON_COLLECT_SCHEDULE", "15 * * * *"),
+        "django.core.management.call_command",
+        ["collect_usage"],
+    )
+]

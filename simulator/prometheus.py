@@ -51,7 +51,7 @@ def require_binaries() -> None:
 
 def run(args: list[str], log: Path) -> None:
     with log.open("a") as out:
-        done = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, check=False, cwd=REPO_DIR)
     if done.returncode != 0:
         tail = log.read_text()[-2000:]
         raise PrometheusError(f"{args[0]} {args[1]} failed ({done.returncode}):\n{tail}")

@@ -17,7 +17,10 @@ from simulator.prometheus import PrometheusServer, free_port, load_history, simu
 
 SEED = 7
 SCRAPE_INTERVAL = 30
-HISTORY_WINDOW = (datetime(2026, 3, 2, 6, tzinfo=UTC), datetime(2026, 3, 2, 12, tzinfo=UTC))
+# The backfilled history starts an hour before the usage window, so that every counter has
+# its last sample before the window, as in a Prometheus that has been running for long.
+HISTORY_WINDOW = (datetime(2026, 3, 2, 5, tzinfo=UTC), datetime(2026, 3, 2, 12, tzinfo=UTC))
+USAGE_WINDOW = (datetime(2026, 3, 2, 6, tzinfo=UTC), datetime(2026, 3, 2, 12, tzinfo=UTC))
 SIMULATOR_ARGS = ["--seed", str(SEED), "--scrape-interval", str(SCRAPE_INTERVAL)]
 
 
@@ -39,6 +42,11 @@ def cluster():
 @pytest.fixture(scope="session")
 def history_window():
     return HISTORY_WINDOW
+
+
+@pytest.fixture(scope="session")
+def usage_window():
+    return USAGE_WINDOW
 
 
 def answers(url: str) -> bool:

@@ -1,0 +1,108 @@
+"""Turn one hour of pod facts into usage per job: pure functions, no database.
+
+A job is the workload that owns the pods: a ReplicaSet's Deployment, a Job (with its
+CronJob as parent), a StatefulSet, a DaemonSet, or the Pod itself when it has no owner.
+A PersistentVolumeClaim is billed as its own item.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from billing.collect import Hour, PodFacts
+from billing.models import QUANTITIES
+
+NO_OWNER = ("", "<none>")
+
+
+@dataclass
+class JobUsage:
+    parent_kind: str = ""
+    parent_name: str = ""
+    quantities: dict[str, float] = field(default_factory=lambda: dict.fromkeys(QUANTITIES, 0.0))
+
+
+def job_of(pod: PodFacts, hour: Hour) -> tuple[str, str, str, str]:
+    """Return (kind, name, parent_kind, parent_name) of the job that owns the pod."""
+    kind, name = pod.owner_kind, pod.owner_name
+    if kind in NO_OWNER or not name:
+        return "Pod", pod.pod, "", ""
+    if kind == "ReplicaSet":
+        owner_kind, owner_name = hour.replicaset_owner.get((pod.namespace, name), ("", ""))
+        if owner_kind not in NO_OWNER and owner_name:
+            return owner_kind, owner_name, "", ""
+    if kind == "Job":
+        parent_kind, parent_name = hour.job_parent.get((pod.namespace, name), ("", ""))
+        if parent_kind not in NO_OWNER and parent_name:
+            return "Job", name, parent_kind, parent_name
+    return kind, name, "", ""
+
+
+def pods_by_name(hour: Hour) -> dict[tuple[str, str], PodFacts]:
+    """Index pods by (namespace, pod) as cAdvisor names them, preferring the latest run."""
+    index: dict[tuple[str, str], PodFacts] = {}
+    for pod in sorted(hour.pods.values(), key=lambda p: (p.seen_running, p.start or 0)):
+        index[(pod.namespace, pod.pod)] = pod
+    return index
+
+
+def gauge_integral(total: float, count: float, seconds: float, interval: int) -> float:
+    """Integrate a gauge from the sum and number of its samples in the hour.
+
+    The mean sample times the running time; the time is capped at one interval past what
+    the samples cover, so a scrape gap is not billed. Without a known running time the
+    samples stand for one interval each.
+    """
+    if count <= 0:
+        return 0.0
+    if seconds <= 0:
+        return total * interval
+    return total / count * min(seconds, (count + 1) * interval)
+
+
+def usage_by_job(hour_start: datetime, hour: Hour, interval: int) -> dict[tuple, JobUsage]:
+    """Return {(namespace, kind, name): JobUsage} for one hour."""
+    jobs: dict[tuple, JobUsage] = {}
+
+    def add(namespace, pod_name, quantity, value):
+        pod = index.get((namespace, pod_name)) or PodFacts(namespace, pod_name, "")
+        kind, name, parent_kind, parent_name = job_of(pod, hour)
+        job = jobs.setdefault((namespace, kind, name), JobUsage(parent_kind, parent_name))
+        job.quantities[quantity] += value
+
+    index = pods_by_name(hour)
+    for pod in hour.pods.values():
+        seconds = pod.running_seconds(hour_start)
+        if seconds <= 0:
+            continue
+        add(
+            pod.namespace, pod.pod, "cpu_request_core_seconds", pod.requests.get("cpu", 0) * seconds
+        )
+        add(
+            pod.namespace,
+            pod.pod,
+            "memory_request_byte_seconds",
+            pod.requests.get("memory", 0) * seconds,
+        )
+        add(pod.namespace, pod.pod, "gpu_seconds", pod.requests.get("nvidia_com_gpu", 0) * seconds)
+
+    for quantity, per_pod in hour.counters.items():
+        for (namespace, pod_name), value in per_pod.items():
+            pod = index.get((namespace, pod_name))
+            if quantity.startswith("network_") and pod is not None and pod.host_network:
+                continue  # a hostNetwork pod's sandbox counts the whole node's traffic
+            add(namespace, pod_name, quantity, value)
+
+    for total_name, count_name, quantity in (
+        ("ws_sum", "ws_count", "memory_byte_seconds"),
+        ("gpu_sum", "gpu_count", "gpu_memory_mib_seconds"),
+    ):
+        for key, total in hour.gauges[total_name].items():
+            pod = index.get(key)
+            seconds = pod.running_seconds(hour_start) if pod else 0.0
+            count = hour.gauges[count_name].get(key, 0)
+            add(*key, quantity, gauge_integral(total, count, seconds, interval))
+
+    for (namespace, claim), (size, seconds) in hour.pvcs.items():
+        job = jobs.setdefault((namespace, "PersistentVolumeClaim", claim), JobUsage())
+        job.quantities["storage_byte_seconds"] += size * seconds
+    return {key: job for key, job in jobs.items() if any(job.quantities.values())}

@@ -1,0 +1,128 @@
+"""Parse and check the query parameters of the metric API.
+
+Every problem raises ParamError naming the parameter and saying why, which the views turn into a
+400 answer. Nothing here talks to Prometheus.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from promadapter.catalog import SCOPE_FILTERS, Metric
+from promadapter.promql import LabelValueError, check_label_value
+
+FILTER_PARAMS = ("namespace", "pod", "container", "node")
+# Heapster kept 15 minutes of data at one-minute resolution; that is the default window and step.
+DEFAULT_WINDOW = timedelta(minutes=15)
+DEFAULT_STEP = 60.0
+UNIX_SECONDS = re.compile(r"\d{1,11}(\.\d{1,9})?")
+DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+PLAIN_SECONDS = re.compile(r"\d{1,9}(\.\d{1,3})?")
+
+
+class ParamError(ValueError):
+    """A query parameter that cannot be used; `param` names it, `reason` says why."""
+
+    def __init__(self, param: str, reason: str):
+        super().__init__(f"{param}: {reason}")
+        self.param = param
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """The checked parameters of one metric request."""
+
+    filters: dict[str, str]
+    start: datetime
+    end: datetime
+    step: float
+    limit: int | None
+    csv: bool
+
+    @property
+    def steps(self) -> int:
+        """Return the number of points per series the range query yields."""
+        return math.floor((self.end - self.start).total_seconds() / self.step) + 1
+
+
+def parse_time(param: str, raw: str) -> datetime:
+    """Return an aware UTC datetime from unix seconds or ISO 8601 (naive means UTC)."""
+    if UNIX_SECONDS.fullmatch(raw):
+        return datetime.fromtimestamp(float(raw), tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ParamError(param, "must be ISO 8601 (2025-01-31T12:00:00Z) or unix seconds") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_step(raw: str) -> float:
+    """Return a step in seconds from seconds ("60", "0.5") or a Prometheus duration ("1m30s")."""
+    if PLAIN_SECONDS.fullmatch(raw):
+        seconds = float(raw)
+    elif raw and "".join(m.group(0) for m in DURATION_PART.finditer(raw)) == raw:
+        seconds = sum(int(n) * DURATION_SECONDS[u] for n, u in DURATION_PART.findall(raw))
+    else:
+        raise ParamError("step", "must be seconds (60) or a Prometheus duration (1m, 1h30m)")
+    if seconds < 0.001:
+        raise ParamError("step", "must be at least 1 ms")
+    return seconds
+
+
+def parse_limit(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
+        raise ParamError("limit", "must be a positive whole number of points")
+    return int(raw)
+
+
+def parse_filters(metric: Metric, params) -> dict[str, str]:
+    """Return the label filters of the request, valid names, allowed at the metric's scope."""
+    filters = {}
+    for label in FILTER_PARAMS:
+        if label not in params:
+            continue
+        if label not in SCOPE_FILTERS[metric.scope]:
+            raise ParamError(label, f"{metric.name} is a {metric.scope} metric, not per {label}")
+        try:
+            filters[label] = check_label_value(label, params[label])
+        except LabelValueError as e:
+            raise ParamError(label, e.reason) from None
+    return filters
+
+
+def parse_metric_query(metric: Metric, params, now: datetime, max_points: int) -> MetricQuery:
+    """Return the checked parameters of a metric request (params: a QueryDict or a dict)."""
+    end = parse_time("end", params["end"]) if "end" in params else now
+    start = parse_time("start", params["start"]) if "start" in params else end - DEFAULT_WINDOW
+    if start > end:
+        raise ParamError("start", "must not be after end")
+    query = MetricQuery(
+        filters=parse_filters(metric, params),
+        start=start,
+        end=end,
+        step=parse_step(params["step"])
+        if "step" in params
+        else default_step(start, end, max_points),
+        limit=parse_limit(params["limit"]) if "limit" in params else None,
+        csv=params.get("format", "json") == "csv",
+    )
+    if params.get("format", "json") not in ("json", "csv"):
+        raise ParamError("format", "must be json or csv")
+    if query.steps > max_points:
+        raise ParamError(
+            "step" if "step" in params else "start",
+            f"{query.steps} points per series is more than the {max_points} allowed; "
+            "use a larger step or a shorter range",
+        )
+    return query
+
+
+def default_step(start: datetime, end: datetime, max_points: int) -> float:
+    """Return one minute, or the smallest whole-second step that keeps the range in bounds."""
+    span = (end - start).total_seconds()
+    return max(DEFAULT_STEP, float(math.ceil(span / max(max_points - 1, 1))))

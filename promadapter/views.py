@@ -1,0 +1,194 @@
+"""The metric API: the catalog of the 37 seed metrics and their values.
+
+`GET metrics` lists the catalog; `GET metrics/<name>` answers a range query over the metric's
+recorded series, in the original units, as JSON or CSV. Bad parameters get a 400 that names the
+parameter, an unknown metric a 404 with the list of names, Prometheus trouble a 502 or 504; the
+response shape is documented in docs/metrics.md.
+"""
+
+import csv
+import io
+import math
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.http import HttpResponse
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from promadapter.catalog import BY_NAME, HIDDEN_LABELS, METRICS, Metric
+from promadapter.client import (
+    PrometheusBadResponse,
+    PrometheusClient,
+    PrometheusError,
+    PrometheusTimeout,
+)
+from promadapter.params import MetricQuery, ParamError, parse_metric_query
+from promadapter.promql import quote
+
+UNAVAILABLE_REASON = (
+    "Prometheus holds no series for this metric: the container runtime does not expose it "
+    "(containerd reports no per-container filesystem statistics)"
+)
+
+
+class JSONOnly(BaseContentNegotiation):
+    """Always answer JSON; CSV is chosen by `format=csv` and written by the view itself.
+
+    DRF's default negotiation would treat `format=csv` as a renderer name and answer 404.
+    """
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def prometheus_error(error: PrometheusError) -> Response:
+    """Return the 502/504 answer for a Prometheus failure."""
+    status = 504 if isinstance(error, PrometheusTimeout) else 502
+    kind = "bad_response" if isinstance(error, PrometheusBadResponse) else "unavailable"
+    kind = "timeout" if status == 504 else kind
+    return Response({"detail": error.detail, "prometheus": kind}, status=status)
+
+
+def availability(client: PrometheusClient) -> dict[str, bool]:
+    """Return, for each optional metric, whether Prometheus holds its recorded series now."""
+    records = sorted({m.record for m in METRICS if m.optional})
+    expr = "count by (__name__) ({__name__=~" + quote("|".join(records)) + "})"
+    present = {item["metric"].get("__name__") for item in client.query(expr)}
+    return {m.name: m.record in present for m in METRICS if m.optional}
+
+
+class MetricList(APIView):
+    """GET metrics: the catalog (name, description, unit, scope, available)."""
+
+    content_negotiation_class = JSONOnly
+
+    def get(self, request):
+        try:
+            available = availability(PrometheusClient())
+        except PrometheusError:
+            # The catalog is still useful without Prometheus; availability is then unknown.
+            available = {m.name: None for m in METRICS if m.optional}
+        return Response(
+            {
+                "metrics": [
+                    {
+                        "name": m.name,
+                        "description": m.description,
+                        "unit": m.unit,
+                        "scope": m.scope,
+                        "available": available.get(m.name, True),
+                    }
+                    for m in METRICS
+                ]
+            }
+        )
+
+
+def number(raw: str, factor: float) -> float | int | None:
+    """Return a Prometheus sample value in the original unit; NaN/Inf become None (JSON null)."""
+    value = float(raw) * factor
+    if not math.isfinite(value):
+        return None
+    # Whole values (counters, requests, capacities) stay exact integers in JSON.
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def series_out(metric: Metric, matrix: list[dict], limit: int | None) -> list[dict]:
+    """Return the response series: visible labels and [iso time, value] points, sorted by labels."""
+    out = []
+    for item in matrix:
+        values = item["values"][-limit:] if limit else item["values"]
+        labels = {k: v for k, v in item["metric"].items() if k not in HIDDEN_LABELS}
+        points = [[iso(float(ts)), number(value, metric.factor)] for ts, value in values]
+        out.append({"labels": labels, "points": points})
+    return sorted(out, key=lambda s: sorted(s["labels"].items()))
+
+
+def series_count(client: PrometheusClient, expr: str, query: MetricQuery) -> int:
+    """Return how many series the range query would return (one cheap instant query)."""
+    window = math.ceil((query.end - query.start).total_seconds()) + 300
+    counted = client.query(f"count(count_over_time({expr}[{window}s]))", at=query.end)
+    return int(float(counted[0]["value"][1])) if counted else 0
+
+
+def metric_csv(metric: Metric, series: list[dict]) -> HttpResponse:
+    """Return the series as CSV: one row per point, one column per label."""
+    label_names = sorted({k for s in series for k in s["labels"]})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["metric", "unit", *label_names, "timestamp", "value"])
+    for s in series:
+        labels = [s["labels"].get(k, "") for k in label_names]
+        for ts, value in s["points"]:
+            writer.writerow([metric.name, metric.unit, *labels, ts, "" if value is None else value])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    filename = metric.name.replace("/", "_")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
+class MetricValues(APIView):
+    """GET metrics/<name>: the metric's values over a range, in the original units."""
+
+    content_negotiation_class = JSONOnly
+
+    def get(self, request, name: str):
+        metric = BY_NAME.get(name)
+        if metric is None:
+            return Response(
+                {"detail": f"no metric named {name!r}", "metrics": [m.name for m in METRICS]},
+                status=404,
+            )
+        max_points = settings.PROMETHEUS_MAX_POINTS
+        try:
+            query = parse_metric_query(metric, request.query_params, now(), max_points)
+        except ParamError as e:
+            return Response({"detail": str(e), "param": e.param, "reason": e.reason}, status=400)
+        try:
+            body = self.values(metric, query, PrometheusClient(), max_points)
+        except ParamError as e:
+            return Response({"detail": str(e), "param": e.param, "reason": e.reason}, status=400)
+        except PrometheusError as e:
+            return prometheus_error(e)
+        if query.csv:
+            return metric_csv(metric, body["series"])
+        return Response(body)
+
+    def values(self, metric: Metric, query: MetricQuery, client, max_points: int) -> dict:
+        expr = metric.promql(query.filters)
+        count = series_count(client, expr, query)
+        if count * query.steps > max_points:
+            raise ParamError(
+                "step",
+                f"{count} series x {query.steps} points is more than the {max_points} allowed; "
+                "filter by namespace, pod, container or node, or use a larger step",
+            )
+        matrix = client.query_range(expr, query.start, query.end, query.step) if count else []
+        body = {
+            "metric": metric.name,
+            "unit": metric.unit,
+            "scope": metric.scope,
+            "available": True,
+            "start": iso(query.start.timestamp()),
+            "end": iso(query.end.timestamp()),
+            "step": query.step,
+            "series": series_out(metric, matrix, query.limit),
+        }
+        # Empty because of the filters, or because the runtime never exposes the metric?
+        if metric.optional and not matrix and not series_count(client, metric.template, query):
+            body["available"] = False
+            body["reason"] = UNAVAILABLE_REASON
+        return body
+
+
+def now() -> datetime:
+    return datetime.now(tz=UTC)

@@ -1,0 +1,142 @@
+"""Batch workloads generated per time slot with slot-seeded RNGs.
+
+* plain Jobs: per hour slot `h`, `random.Random(f"{seed}:{h}")`;
+* CronJob Jobs: per hour slot, `Random(f"{seed}:cron:{h}")`, named `<cron>-<scheduled minute>`;
+* GPU Jobs: per 6-hour block and GPU node, `Random(f"{seed}:gpu:{block}:{node}")`; devices are
+  allocated inside the block so two pods never hold the same GPU at once.
+
+Every object depends only on the seed, the parameters and its slot, so any window sees exactly
+the same objects as a larger window that contains it.
+"""
+
+import math
+import random
+
+from simulator.catalog import BATCH_NAMESPACES, GPU_NAMESPACES
+from simulator.levels import pod_suffix
+from simulator.model import PVC, Container, Node, Pod, Workload
+from simulator.pods import GI, MI, instances, make_pod, resources, runs_with_restart
+
+HOUR = 3600
+GPU_BLOCK = 6 * HOUR
+MAX_RUN = 8 * HOUR
+MAX_TTL = 2 * HOUR
+# A pod created in slot h is gone before h + LOOKBACK_SLOTS, so windows look back that far.
+LOOKBACK_SLOTS = 11
+GPU_LOOKBACK_BLOCKS = 2
+
+WORDS = ["align", "train", "simulate", "render", "ingest", "fit", "assemble", "sweep"]
+IMAGES = ["docker.io/library/python:3.12", "ghcr.io/epfl-si/pipeline:1.4.2",
+          "docker.io/rocker/r-ver:4.4.0", "quay.io/biocontainers/bwa:0.7.18"]
+CRONJOBS = [  # (namespace, name, minutes of the hour, image)
+    ("genomics", "etl-sync", (0, 15, 30, 45), "ghcr.io/epfl-si/etl:3.0.0"),
+    ("web-portal", "backup", (5,), "docker.io/library/postgres:16.3"),
+]
+
+
+def log_uniform(rng: random.Random, lo: float, hi: float) -> int:
+    """Integer seconds, log-uniform in [lo, hi]: many short jobs, a few very long ones."""
+    return int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def _job_pod(seed, rng, wl: Workload, node: Node, created: int, duration: int,
+             req: dict, lim: dict, image: str, sidecar: bool, gpus: list[int]) -> Pod:
+    """A Job pod: Pending 0-30 s, containers run `duration`, then kept for a ttl of 0-2 h."""
+    running = created + rng.randint(0, 30)
+    start = running + 1
+    end = start + duration
+    crash = start + rng.randint(1, duration) if rng.random() < 0.1 and duration > 60 else None
+    runs = runs_with_restart(start, end, crash)
+    failed = rng.random() < 0.1
+    ttl = rng.randint(0, MAX_TTL)
+    pod_name = f"{wl.name}-{pod_suffix(seed, wl.namespace, wl.name)}"
+    cpu_m = int(req.get("cpu", 0.5) * 1000 * rng.uniform(0.3, 1.1))
+    mem = int(req.get("memory", 512 * MI) * rng.uniform(0.3, 0.95))
+    pod = make_pod(seed, wl, pod_name, node, ("Job", wl.name), created, running, end, end + ttl,
+                   "Failed" if failed else "Succeeded", [])
+    main = Container("main", image, req, lim, instances(seed, pod.uid, "main", runs, cpu_m, mem),
+                     gpus)
+    pod.containers.append(main)
+    if sidecar:
+        side = instances(seed, pod.uid, "log-shipper", [(start, end)], 20, 30 * MI)
+        pod.containers.append(Container("log-shipper", "docker.io/fluent/fluent-bit:3.0",
+                                        resources(0.05, 64 * MI), resources(None, 64 * MI), side))
+    return pod
+
+
+def _maybe_pvc(rng, pod: Pod) -> list[PVC]:
+    """About one Job in ten has a scratch PVC living exactly as long as its pod."""
+    if rng.random() >= 0.1:
+        return []
+    size = rng.choice([1, 10, 50, 200]) * GI
+    return [PVC(pod.namespace, f"scratch-{pod.workload.name}", size, pod.created, pod.deleted,
+                "ceph-rbd", f"pvc-{pod.uid}", pod.workload.name)]
+
+
+def hour_jobs(seed: int, slot: int, jobs_per_hour: float, nodes: list[Node]):
+    """Plain batch Jobs submitted in hour `slot`; the first two are shorter than 60 s."""
+    rng = random.Random(f"{seed}:{slot}")
+    cpu_nodes = [n for n in nodes if not n.gpus] or nodes
+    n = int(jobs_per_hour * (0.5 + rng.random()) + 0.5)
+    pods, pvcs = [], []
+    for k in range(n):
+        created = slot * HOUR + rng.randrange(HOUR)
+        duration = rng.randint(20, 55) if k < 2 else log_uniform(rng, 20, MAX_RUN)
+        ns = rng.choice(BATCH_NAMESPACES)
+        name = f"{rng.choice(WORDS)}-{pod_suffix(seed, slot, k, length=8)}"
+        if rng.random() < 0.08:  # no requests at all
+            req, lim = {}, {}
+        else:
+            cpu = rng.choice([0.25, 0.5, 1, 2, 4, 8])
+            mem = rng.choice([256, 512, 1024, 4096, 16384]) * MI
+            req, lim = resources(cpu, mem), resources(cpu * 2 if rng.random() < 0.5 else None, mem)
+        wl = Workload(ns, "Job", name, created=created)
+        pod = _job_pod(seed, rng, wl, rng.choice(cpu_nodes), created, duration, req, lim,
+                       rng.choice(IMAGES), rng.random() < 0.15, [])
+        pods.append(pod)
+        pvcs += _maybe_pvc(rng, pod)
+    return pods, pvcs
+
+
+def cron_jobs(seed: int, slot: int, nodes: list[Node]):
+    """Jobs created by the CronJobs at their scheduled minutes within hour `slot`."""
+    rng = random.Random(f"{seed}:cron:{slot}")
+    cpu_nodes = [n for n in nodes if not n.gpus] or nodes
+    pods = []
+    for ns, cron, minutes, image in CRONJOBS:
+        for minute in minutes:
+            scheduled = slot * 60 + minute  # minutes since epoch, as the CronJob controller names
+            created = scheduled * 60
+            wl = Workload(ns, "Job", f"{cron}-{scheduled}", "CronJob", cron, created)
+            pods.append(_job_pod(seed, rng, wl, rng.choice(cpu_nodes), created,
+                                 log_uniform(rng, 20, 600), resources(0.5, 1 * GI),
+                                 resources(1, 1 * GI), image, False, []))
+    return pods, []
+
+
+def gpu_jobs(seed: int, block: int, node: Node):
+    """GPU Jobs of one 6-hour block on one GPU node, each holding 1-8 GPUs exclusively."""
+    rng = random.Random(f"{seed}:gpu:{block}:{node.name}")
+    block_start, block_end = block * GPU_BLOCK, (block + 1) * GPU_BLOCK
+    free = [block_start] * node.gpus
+    pods, pvcs = [], []
+    for k in range(12):
+        want = rng.choice([1, 1, 2, 2, 4, 8])
+        devices = sorted(range(node.gpus), key=lambda g: (free[g], g))[:want]
+        created = max(free[g] for g in devices) + rng.randint(30, 1800)
+        duration = log_uniform(rng, 60, 4 * HOUR)
+        # containers end by created + 31 + duration; keep the devices' holders disjoint in time
+        if created + 32 + duration >= block_end:
+            continue
+        ns = rng.choice(GPU_NAMESPACES)
+        name = f"gpu-train-{pod_suffix(seed, 'gpu', block, node.name, k, length=8)}"
+        wl = Workload(ns, "Job", name, created=created)
+        req = resources(8, 64 * GI, want)
+        lim = resources(None, 64 * GI, want)
+        pod = _job_pod(seed, rng, wl, node, created, duration, req, lim,
+                       "nvcr.io/nvidia/pytorch:24.05-py3", False, sorted(devices))
+        for g in devices:
+            free[g] = pod.completed + 1
+        pods.append(pod)
+        pvcs += _maybe_pvc(rng, pod)
+    return pods, pvcs

@@ -1,0 +1,216 @@
+"""collect_usage against the simulator on a real Prometheus, compared with the simulator's truth."""
+
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+from django.core.management import call_command
+
+from billing.hours import HOUR
+from billing.models import QUANTITIES, CollectedHour, CollectionRun, HourlyUsage
+from tests.conftest import SCRAPE_INTERVAL
+
+COUNTERS = ("cpu_core_seconds", "network_rx_bytes", "network_tx_bytes")
+REQUESTS = {
+    "cpu_request_core_seconds": "cpu",
+    "memory_request_byte_seconds": "memory",
+    "gpu_seconds": "gpus",
+}
+GAUGES = ("memory_byte_seconds", "gpu_memory_mib_seconds")
+
+
+def collect(window, **options):
+    start, end = window
+    call_command("collect_usage", start=start.isoformat(), end=end.isoformat(), **options)
+
+
+def usage_by_job(api_client, window) -> dict[tuple, dict]:
+    start, end = window
+    answer = api_client.get(
+        "/api/v1/usage", {"start": start.isoformat(), "end": end.isoformat(), "group_by": "job"}
+    )
+    assert answer.status_code == 200, answer.content
+    return {(r["namespace"], r["kind"], r["name"]): r for r in answer.json()["rows"]}
+
+
+@pytest.fixture(scope="module")
+def truth(cluster, usage_window):
+    return cluster.truth(*usage_window)
+
+
+def truth_jobs(truth) -> dict[tuple, dict]:
+    jobs = {(j["namespace"], j["kind"], j["name"]): j for j in truth["jobs"]}
+    for claim in truth["pvcs"]:
+        jobs[(claim["namespace"], "PersistentVolumeClaim", claim["name"])] = claim
+    return jobs
+
+
+def quantity(job: dict, name: str, which: str = "observed") -> float:
+    return job["quantities"].get(name, {}).get(which, 0.0)
+
+
+@pytest.fixture
+def collected(prometheus_settings, usage_window, api_client):
+    collect(usage_window)
+    return usage_by_job(api_client, usage_window)
+
+
+def test_cpu_and_network_equal_the_observed_counter_increases_for_every_job(collected, truth):
+    for key, job in truth_jobs(truth).items():
+        row = collected.get(key, {})
+        for name in COUNTERS:
+            expected = quantity(job, name)
+            assert row.get(name, 0.0) == pytest.approx(expected, rel=1e-9, abs=1e-6), (key, name)
+
+
+def test_no_usage_is_billed_to_jobs_the_truth_does_not_know(collected, truth):
+    assert set(collected) <= set(truth_jobs(truth))
+
+
+def pod_request_tolerance(job: dict, resource: str) -> float:
+    """One scrape interval of each pod's requested amount."""
+    total = 0.0
+    for pod in job.get("pods", []):
+        for container in pod["containers"]:
+            amount = (
+                len(container["gpus"])
+                if resource == "gpus"
+                else container["requests"].get(resource, 0)
+            )
+            total += amount * SCRAPE_INTERVAL
+    return total
+
+
+def test_requests_and_gpus_are_billed_within_one_scrape_interval_of_running_time(collected, truth):
+    for key, job in truth_jobs(truth).items():
+        row = collected.get(key, {})
+        for name, resource in REQUESTS.items():
+            expected = quantity(job, name, "real")
+            tolerance = pod_request_tolerance(job, resource) + 1e-6
+            assert abs(row.get(name, 0.0) - expected) <= tolerance, (key, name)
+
+
+def long_running(job: dict, window) -> bool:
+    """Did the job run at least ten scrape intervals inside the window?"""
+    seconds = 0.0
+    for pod in job.get("pods", []):
+        seconds = max(seconds, pod_seconds_in(pod, window))
+    return seconds >= 10 * SCRAPE_INTERVAL
+
+
+def pod_seconds_in(pod: dict, window) -> float:
+    if not pod.get("running"):
+        return 0.0
+    start = datetime.fromisoformat(pod["running"])
+    ends = [pod.get("completed"), pod.get("deleted")]
+    end = min((datetime.fromisoformat(e) for e in ends if e), default=window[1])
+    return max(0.0, (min(end, window[1]) - max(start, window[0])).total_seconds())
+
+
+def test_gauge_integrals_are_within_one_percent_for_jobs_of_ten_intervals(
+    collected, truth, usage_window
+):
+    checked = 0
+    for key, job in truth_jobs(truth).items():
+        if "pods" not in job or not long_running(job, usage_window):
+            continue
+        row = collected.get(key, {})
+        for name in GAUGES:
+            expected = quantity(job, name, "real")
+            assert row.get(name, 0.0) == pytest.approx(expected, rel=0.01, abs=1e-6), (key, name)
+        checked += 1
+    assert checked >= 10
+
+
+def test_storage_is_billed_for_the_time_each_claim_exists(collected, truth):
+    for claim in truth["pvcs"]:
+        key = (claim["namespace"], "PersistentVolumeClaim", claim["name"])
+        expected = quantity(claim, "storage_byte_seconds", "real")
+        tolerance = claim["storage_bytes"] * SCRAPE_INTERVAL
+        assert abs(collected.get(key, {}).get("storage_byte_seconds", 0) - expected) <= tolerance
+
+
+def test_cluster_totals_per_day_are_within_a_thousandth_of_the_observable_truth(
+    prometheus_settings, api_client, usage_window, truth
+):
+    collect(usage_window)
+    start, end = usage_window
+    answer = api_client.get(
+        "/api/v1/usage",
+        {"start": start.isoformat(), "end": end.isoformat(), "group_by": "cluster,day"},
+    )
+    rows = answer.json()["rows"]
+    assert len(rows) == 1  # the window lies inside one UTC day
+    for name in QUANTITIES:
+        expected = truth["totals"][name]["observed"]
+        assert rows[0][name] == pytest.approx(expected, rel=0.001), name
+
+
+def test_a_completed_job_pod_is_not_billed_after_it_ended(collected, truth, usage_window):
+    lingering = [
+        (job, pod)
+        for job in truth["jobs"]
+        for pod in job["pods"]
+        if pod["completed"]
+        and pod["completed"] < usage_window[1].isoformat()
+        and (pod["deleted"] is None or pod["deleted"] > pod["completed"])
+        and pod["completed"] > usage_window[0].isoformat()
+    ]
+    assert lingering, "the simulated window should hold Job pods that outlive their run"
+    for job, _ in lingering:
+        key = (job["namespace"], job["kind"], job["name"])
+        expected = quantity(job, "cpu_request_core_seconds", "real")
+        tolerance = pod_request_tolerance(job, "cpu") + 1e-6
+        assert abs(collected.get(key, {}).get("cpu_request_core_seconds", 0) - expected) <= (
+            tolerance
+        )
+
+
+def test_a_host_network_pod_is_not_billed_node_traffic(collected, truth):
+    host_jobs = [j for j in truth["jobs"] if any(p["host_network"] for p in j["pods"])]
+    assert host_jobs
+    for job in host_jobs:
+        row = collected.get((job["namespace"], job["kind"], job["name"]), {})
+        assert row.get("cpu_core_seconds", 0) > 0
+        assert row.get("network_rx_bytes", 0) == 0
+        assert row.get("network_tx_bytes", 0) == 0
+
+
+def usage_rows() -> list[tuple]:
+    return sorted(
+        HourlyUsage.objects.values_list(
+            "job__namespace", "job__kind", "job__name", "hour", "account__name", *QUANTITIES
+        )
+    )
+
+
+def test_collecting_again_and_hour_by_hour_gives_identical_rows(prometheus_settings, usage_window):
+    collect(usage_window)
+    first = usage_rows()
+    collect(usage_window)
+    assert usage_rows() == first
+    start, end = usage_window
+    hour = start
+    while hour < end:
+        collect((hour, hour + HOUR))
+        hour += HOUR
+    assert usage_rows() == first
+    assert CollectedHour.objects.count() == 6
+
+
+def test_every_namespace_maps_to_an_account_or_to_unassigned(collected, truth):
+    accounts = defaultdict(set)
+    for row in HourlyUsage.objects.values("job__namespace", "account__name"):
+        accounts[row["job__namespace"]].add(row["account__name"])
+    for namespace, info in truth["namespaces"].items():
+        if namespace not in accounts:
+            continue
+        expected = f"CC {info['cost_center']}" if info.get("cost_center") else "unassigned"
+        assert accounts[namespace] == {expected}, namespace
+
+
+def test_a_run_is_recorded_with_its_queries(collected, usage_window):
+    run = CollectionRun.objects.get()
+    assert run.status == "succeeded"
+    assert run.hours_written == 6
+    assert 0 < run.queries < 60

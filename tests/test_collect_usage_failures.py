@@ -1,0 +1,103 @@
+"""collect_usage when Prometheus goes away in the middle of a run."""
+
+import http.server
+import threading
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+
+from billing.models import CollectedHour, CollectionRun, HourlyUsage
+from simulator.prometheus import free_port
+
+
+class DyingProxy:
+    """A forwarding proxy to Prometheus that drops dead after `answers` requests."""
+
+    def __init__(self, target: str, answers: int):
+        self.target, self.answers, self.seen = target, answers, 0
+        self.port = free_port()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                proxy.seen += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if proxy.seen > proxy.answers:
+                    self.close_connection = True  # hang up without an answer
+                    return
+                upstream = requests.request(
+                    self.command,
+                    proxy.target + self.path,
+                    data=body,
+                    headers={"Content-Type": self.headers.get("Content-Type", "")},
+                    timeout=30,
+                )
+                self.send_response(upstream.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(upstream.content)))
+                self.end_headers()
+                self.wfile.write(upstream.content)
+
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def totals() -> dict:
+    rows = HourlyUsage.objects.values_list(
+        "job__namespace", "job__kind", "job__name", "hour", "cpu_core_seconds"
+    )
+    return {tuple(row[:4]): row[4] for row in rows}
+
+
+def test_a_prometheus_lost_mid_run_fails_cleanly_and_the_next_run_completes(
+    prometheus_settings, usage_window, cluster
+):
+    settings = prometheus_settings
+    settings.PROMETHEUS_RETRIES = 1
+    settings.KUBEMON_COLLECT_CHUNK_HOURS = 2
+    start, end = usage_window
+    with DyingProxy(settings.PROMETHEUS_URL, answers=40) as proxy:
+        prometheus_url, settings.PROMETHEUS_URL = settings.PROMETHEUS_URL, proxy.url
+        with pytest.raises(CommandError, match="Prometheus failed: .*unreachable"):
+            call_command("collect_usage", start=start.isoformat(), end=end.isoformat())
+
+    # It should have written the first chunk's two hours, whole, and nothing after them.
+    assert sorted(h.hour.hour for h in CollectedHour.objects.all()) == [6, 7]
+    assert {key[3].hour for key in totals()} == {6, 7}
+    failed = CollectionRun.objects.get()
+    assert failed.status == "failed"
+    assert "unreachable" in failed.error
+
+    # The next plain run goes on from the last collected hour and completes the window.
+    settings.PROMETHEUS_URL = prometheus_url
+    call_command("collect_usage", end=end.isoformat())
+    assert CollectedHour.objects.count() == 6
+    resumed = totals()
+    HourlyUsage.objects.all().delete()
+    call_command("collect_usage", start=start.isoformat(), end=end.isoformat())
+    assert totals() == resumed
+
+    observed = sum(
+        job["quantities"]["cpu_core_seconds"]["observed"]
+        for job in cluster.truth(start, end)["jobs"]
+    )
+    assert sum(resumed.values()) == pytest.approx(observed, rel=1e-12)
