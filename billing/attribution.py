@@ -5,6 +5,8 @@ CronJob as parent), a StatefulSet, a DaemonSet, or the Pod itself when it has no
 A PersistentVolumeClaim is billed as its own item.
 """
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,9 +18,19 @@ NO_OWNER = ("", "<none>")
 
 @dataclass
 class JobUsage:
+    """A job's parts of each quantity in one hour, added up exactly by `quantities`.
+
+    math.fsum rounds the exact sum once, so the total does not depend on the order the
+    parts came in: collecting a window twice, or hour by hour, stores identical numbers.
+    """
+
     parent_kind: str = ""
     parent_name: str = ""
-    quantities: dict[str, float] = field(default_factory=lambda: dict.fromkeys(QUANTITIES, 0.0))
+    parts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def quantities(self) -> dict[str, float]:
+        return {q: math.fsum(self.parts.get(q, ())) for q in QUANTITIES}
 
 
 def job_of(pod: PodFacts, hour: Hour) -> tuple[str, str, str, str]:
@@ -45,7 +57,7 @@ def pods_by_name(hour: Hour) -> dict[tuple[str, str], PodFacts]:
     return index
 
 
-def gauge_integral(total: float, count: float, seconds: float, interval: int) -> float:
+def gauge_integral(total: float, count: float, seconds: float | None, interval: int) -> float:
     """Integrate a gauge from the sum and number of its samples in the hour.
 
     The mean sample times the running time; the time is capped at one interval past what
@@ -54,7 +66,7 @@ def gauge_integral(total: float, count: float, seconds: float, interval: int) ->
     """
     if count <= 0:
         return 0.0
-    if seconds <= 0:
+    if seconds is None:
         return total * interval
     return total / count * min(seconds, (count + 1) * interval)
 
@@ -67,7 +79,7 @@ def usage_by_job(hour_start: datetime, hour: Hour, interval: int) -> dict[tuple,
         pod = index.get((namespace, pod_name)) or PodFacts(namespace, pod_name, "")
         kind, name, parent_kind, parent_name = job_of(pod, hour)
         job = jobs.setdefault((namespace, kind, name), JobUsage(parent_kind, parent_name))
-        job.quantities[quantity] += value
+        job.parts[quantity].append(value)
 
     index = pods_by_name(hour)
     for pod in hour.pods.values():
@@ -86,23 +98,40 @@ def usage_by_job(hour_start: datetime, hour: Hour, interval: int) -> dict[tuple,
         add(pod.namespace, pod.pod, "gpu_seconds", pod.requests.get("nvidia_com_gpu", 0) * seconds)
 
     for quantity, per_pod in hour.counters.items():
-        for (namespace, pod_name), value in per_pod.items():
+        for (namespace, pod_name), values in per_pod.items():
             pod = index.get((namespace, pod_name))
             if quantity.startswith("network_") and pod is not None and pod.host_network:
                 continue  # a hostNetwork pod's sandbox counts the whole node's traffic
-            add(namespace, pod_name, quantity, value)
+            for value in values:
+                add(namespace, pod_name, quantity, value)
 
-    for total_name, count_name, quantity in (
-        ("ws_sum", "ws_count", "memory_byte_seconds"),
-        ("gpu_sum", "gpu_count", "gpu_memory_mib_seconds"),
-    ):
-        for key, total in hour.gauges[total_name].items():
-            pod = index.get(key)
-            seconds = pod.running_seconds(hour_start) if pod else 0.0
-            count = hour.gauges[count_name].get(key, 0)
-            add(*key, quantity, gauge_integral(total, count, seconds, interval))
+    for (namespace, pod_name, container), series in hour.memory.items():
+        pod = index.get((namespace, pod_name))
+        seconds = None
+        if pod is not None:
+            down = hour.downtime.get((namespace, pod_name, container), 0.0)
+            seconds = max(0.0, pod.running_seconds(hour_start) - down)
+        total, count = math.fsum(t for t, _ in series), sum(c for _, c in series)
+        add(
+            namespace,
+            pod_name,
+            "memory_byte_seconds",
+            gauge_integral(total, count, seconds, interval),
+        )
+
+    for (namespace, pod_name), series in hour.gpu_memory.items():
+        # One series per GPU, all sampled together: a pod's sample times are one GPU's.
+        pod = index.get((namespace, pod_name))
+        seconds = pod.running_seconds(hour_start) if pod else None
+        total, count = math.fsum(t for t, _ in series), max(c for _, c in series)
+        add(
+            namespace,
+            pod_name,
+            "gpu_memory_mib_seconds",
+            gauge_integral(total, count, seconds, interval),
+        )
 
     for (namespace, claim), (size, seconds) in hour.pvcs.items():
         job = jobs.setdefault((namespace, "PersistentVolumeClaim", claim), JobUsage())
-        job.quantities["storage_byte_seconds"] += size * seconds
+        job.parts["storage_byte_seconds"].append(size * seconds)
     return {key: job for key, job in jobs.items() if any(job.quantities.values())}

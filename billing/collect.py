@@ -4,8 +4,8 @@ For a chunk of consecutive UTC hours, every fact comes from one range query with
 step (promadapter.usage), so the number of queries does not grow with the number of hours
 or jobs. Per hour and pod the collector then derives:
 
-1. counters (CPU seconds, network bytes): the exact per-series increases summed by
-   Prometheus; series with a counter reset are fetched raw and summed here;
+1. counters (CPU seconds, network bytes): the exact increase of each raw series, computed
+   by Prometheus; series with a counter reset are fetched raw and computed here;
 2. the pod's running interval: kube_pod_start_time to kube_pod_completion_time, or to the
    end of the hour while it still runs, or to its last Running sample when it vanished
    (fetched raw, for those pods only); requests and GPUs count only inside it, so a
@@ -77,12 +77,20 @@ class Hour:
     """Everything the queries said about one hour, keyed by pod."""
 
     pods: dict[tuple[str, str, str], PodFacts] = field(default_factory=dict)
-    counters: dict[str, dict[tuple[str, str], float]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(float))
+    # Per-series values, added up later with math.fsum so that order does not matter:
+    # counter increases per (quantity, namespace, pod); working set sample sums and
+    # counts per (namespace, pod, container); GPU memory sample sums and counts per pod.
+    counters: dict[str, dict[tuple[str, str], list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
-    gauges: dict[str, dict[tuple[str, str], float]] = field(
-        default_factory=lambda: defaultdict(dict)
+    memory: dict[tuple[str, str, str], list[tuple[float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
     )
+    gpu_memory: dict[tuple[str, str], list[tuple[float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    # Seconds a container was down between a crash and its restart.
+    downtime: dict[tuple[str, str, str], float] = field(default_factory=lambda: defaultdict(float))
     replicaset_owner: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     job_parent: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     namespace_label: dict[str, str] = field(default_factory=dict)
@@ -125,9 +133,10 @@ class Collector:
                 points.append((hour_of(float(ts) - later), series["metric"], float(value)))
         return points
 
-    def raw(self, series: str, hour: datetime) -> list[tuple[float, float]]:
+    def raw(self, series: str, hour: datetime, later: int = 0) -> list[tuple[float, float]]:
         self.queries_run += 1
-        answer = self.client.query(self.q.raw_hour(series), at=hour + HOUR - MS)
+        at = hour + HOUR - MS + timedelta(seconds=later)
+        answer = self.client.query(self.q.raw_hour(series, later), at=at)
         return [(float(t), float(v)) for s in answer for t, v in s["values"]]
 
     def hours(self, hours: list[datetime]) -> dict[datetime, Hour]:
@@ -169,11 +178,11 @@ class Collector:
         for quantity, (metric, matchers) in COUNTERS.items():
             expr = self.q.counter_increase(metric, matchers)
             for h, labels, value in self.range(expr, hours):
-                data[h].counters[quantity][(labels["namespace"], labels["pod"])] += value
+                data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(value)
             for h, labels, _ in self.range(self.q.counter_reset(metric, matchers), hours):
                 series = exact_selector({**labels, "__name__": metric})
                 increase = self.reset_increase(series, h)
-                data[h].counters[quantity][(labels["namespace"], labels["pod"])] += increase
+                data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(increase)
 
     def reset_increase(self, series: str, hour: datetime) -> float:
         """Exact increase of one series over the hour, counter resets included."""
@@ -183,19 +192,61 @@ class Collector:
         return counter_increase(previous, [v for _, v in self.raw(series, hour)])
 
     def read_gauges(self, data, hours):
-        for h, labels, value in self.range(self.q.working_set_sum(), hours):
-            data[h].gauges["ws_sum"][(labels["namespace"], labels["pod"])] = value
-        for h, labels, value in self.range(self.q.working_set_count(), hours):
-            data[h].gauges["ws_count"][(labels["namespace"], labels["pod"])] = value
-        for exported in (False, True):
-            prefix = "exported_" if exported else ""
-            for name, expr in (
-                ("gpu_sum", self.q.gpu_memory_sum(exported)),
-                ("gpu_count", self.q.gpu_memory_count(exported)),
-            ):
-                for h, labels, value in self.range(expr, hours):
-                    key = (labels[prefix + "namespace"], labels[prefix + "pod"])
-                    data[h].gauges[name][key] = data[h].gauges[name].get(key, 0) + value
+        for target, exprs, key_of in (
+            (
+                "memory",
+                (self.q.working_set_sum(), self.q.working_set_count()),
+                container_key,
+            ),
+            (
+                "gpu_memory",
+                (self.q.gpu_memory_sum(False), self.q.gpu_memory_count(False)),
+                pod_key,
+            ),
+            (
+                "gpu_memory",
+                (self.q.gpu_memory_sum(True), self.q.gpu_memory_count(True)),
+                exported_pod_key,
+            ),
+        ):
+            sums, counts = (self.per_series(expr, hours) for expr in exprs)
+            for series, total in sums.items():
+                h, labels = series[0], dict(series[1])
+                getattr(data[h], target)[key_of(labels)].append((total, counts.get(series, 0)))
+        self.read_downtime(data, hours)
+
+    def per_series(self, expr: str, hours) -> dict[tuple, float]:
+        return {
+            (h, tuple(sorted(labels.items()))): value
+            for h, labels, value in self.range(expr, hours)
+        }
+
+    def read_downtime(self, data, hours):
+        """Seconds each restarted container was down, from crash to restart, per hour.
+
+        kube-state-metrics gives the previous instance's end, cAdvisor the new instance's
+        start; only containers with a crash seen by the hour's end are fetched raw.
+        """
+        lookahead = 2 * self.interval
+        crashed = [
+            (h, container_key(labels))
+            for h, labels, value in self.range(
+                self.q.last_terminations(lookahead), hours, lookahead
+            )
+            if value >= h.timestamp()
+        ]
+        if not crashed:
+            return
+        starts = defaultdict(list)
+        for h, labels, value in self.range(self.q.instance_starts(), hours):
+            starts[(h, container_key(labels))].append(value)
+        for h, key in crashed:
+            matchers = ", ".join(
+                f"{label}={quote(value)}" for label, value in zip(CONTAINER_KEY, key, strict=True)
+            )
+            series = self.q.sel("kube_pod_container_status_last_terminated_timestamp", matchers)
+            ends = {v for _, v in self.raw(series, h, lookahead)}
+            data[h].downtime[key] = downtime(h, sorted(starts[(h, key)]), ends)
 
     def read_owners(self, data, hours):
         for h, labels, _ in self.range(self.q.replicaset_owner(), hours):
@@ -233,6 +284,32 @@ class Collector:
                     running = [t for t, v in self.raw(series, h) if v == 1]
                     if running:
                         pod.vanished = max(running) + self.interval / 2
+
+
+CONTAINER_KEY = ("namespace", "pod", "container")
+
+
+def container_key(labels: dict) -> tuple[str, str, str]:
+    return tuple(labels.get(label, "") for label in CONTAINER_KEY)
+
+
+def pod_key(labels: dict) -> tuple[str, str]:
+    return labels.get("namespace", ""), labels.get("pod", "")
+
+
+def exported_pod_key(labels: dict) -> tuple[str, str]:
+    return labels.get("exported_namespace", ""), labels.get("exported_pod", "")
+
+
+def downtime(hour: datetime, starts: list[float], ends: set[float]) -> float:
+    """Seconds of the hour between each instance's start and the end before it."""
+    h0, h1 = hour.timestamp(), hour.timestamp() + 3600
+    total = 0.0
+    for start in starts:
+        before = [e for e in ends if e <= start]
+        if before and h0 <= start < h1:
+            total += start - max(max(before), h0)
+    return total
 
 
 def counter_increase(previous: float, values: list[float]) -> float:

@@ -53,12 +53,11 @@ class UsageQueries:
         return f"last_over_time({series}[{self.lookback}] offset 1h)"
 
     def counter_increase(self, metric: str, matchers: str) -> str:
-        """Exact per-pod increase over the hour of the series without a reset."""
+        """Exact increase over the hour of each series without a reset."""
         s = self.sel(metric, matchers)
         increase = f"({self.last(s)} - {self.before(s)})"
         new = f"({self.last(s)} unless {self.before(s)})"
-        reset = self.counter_reset(metric, matchers)
-        return f"sum by (namespace, pod) (({increase} or {new}) unless {reset})"
+        return f"({increase} or {new}) unless {self.counter_reset(metric, matchers)}"
 
     def counter_reset(self, metric: str, matchers: str) -> str:
         """Series whose counter went down in the hour or across its start."""
@@ -68,8 +67,8 @@ class UsageQueries:
             f" or (min_over_time({s}[{self.hour}]) < {self.before(s)}))"
         )
 
-    def raw_hour(self, series: str) -> str:
-        return f"{series}[{self.hour}]"
+    def raw_hour(self, series: str, later: int = 0) -> str:
+        return f"{series}[{self.widened(later)}]"
 
     # Pods, from kube-state-metrics.
     def pod_ran(self) -> str:
@@ -128,35 +127,40 @@ class UsageQueries:
     def namespace_label(self, label: str) -> str:
         return f"max by (namespace, {label}) ({self.last(self.sel('kube_namespace_labels'))})"
 
-    # Gauges: the sum of the hour's samples and their number per pod.
+    # Gauges: the sum of each series' samples in the hour, and their number. Sums across
+    # series are left to the collector, which adds them exactly (math.fsum) so that the
+    # result does not depend on the order Prometheus happens to return series in.
     def working_set_sum(self) -> str:
         s = self.sel("container_memory_working_set_bytes", CONTAINER)
-        return f"sum by (namespace, pod) (sum_over_time({s}[{self.hour}]))"
+        return f"sum_over_time({s}[{self.hour}])"
 
     def working_set_count(self) -> str:
         s = self.sel("container_memory_working_set_bytes", CONTAINER)
-        return (
-            "max by (namespace, pod) (sum by (namespace, pod, container) "
-            f"(count_over_time({s}[{self.hour}])))"
-        )
+        return f"count_over_time({s}[{self.hour}])"
+
+    def instance_starts(self) -> str:
+        """When each container instance (one cAdvisor series) started."""
+        s = self.sel("container_start_time_seconds", CONTAINER)
+        return f"max by (namespace, pod, container, id) ({self.last(s)})"
+
+    def last_terminations(self, lookahead: int) -> str:
+        """The latest end of a restarted container's previous instance, seen by the hour."""
+        s = self.sel("kube_pod_container_status_last_terminated_timestamp")
+        window = self.widened(lookahead)
+        return f"max by (namespace, pod, container) (max_over_time({s}[{window}]))"
 
     def gpu_memory_sum(self, exported: bool) -> str:
-        s, by = self._gpu(exported)
-        return f"sum by ({by}) (sum_over_time({s}[{self.hour}]))"
+        return f"sum_over_time({self._gpu(exported)}[{self.hour}])"
 
     def gpu_memory_count(self, exported: bool) -> str:
-        s, by = self._gpu(exported)
-        return f"max by ({by}) (count_over_time({s}[{self.hour}]))"
+        return f"count_over_time({self._gpu(exported)}[{self.hour}])"
 
-    def _gpu(self, exported: bool) -> tuple[str, str]:
+    def _gpu(self, exported: bool) -> str:
         # With honor_labels false the workload's labels are exported_*; the plain ones
         # then name the exporter's own pod and must not be billed.
         if exported:
-            return (
-                self.sel("DCGM_FI_DEV_FB_USED", 'exported_pod!=""'),
-                "exported_namespace, exported_pod",
-            )
-        return self.sel("DCGM_FI_DEV_FB_USED", 'pod!="", exported_pod=""'), "namespace, pod"
+            return self.sel("DCGM_FI_DEV_FB_USED", 'exported_pod!=""')
+        return self.sel("DCGM_FI_DEV_FB_USED", 'pod!="", exported_pod=""')
 
     def pvc_bytes(self) -> str:
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")

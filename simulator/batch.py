@@ -26,8 +26,12 @@ LOOKBACK_SLOTS = 11
 GPU_LOOKBACK_BLOCKS = 2
 
 WORDS = ["align", "train", "simulate", "render", "ingest", "fit", "assemble", "sweep"]
-IMAGES = ["docker.io/library/python:3.12", "ghcr.io/epfl-si/pipeline:1.4.2",
-          "docker.io/rocker/r-ver:4.4.0", "quay.io/biocontainers/bwa:0.7.18"]
+IMAGES = [
+    "docker.io/library/python:3.12",
+    "ghcr.io/epfl-si/pipeline:1.4.2",
+    "docker.io/rocker/r-ver:4.4.0",
+    "quay.io/biocontainers/bwa:0.7.18",
+]
 CRONJOBS = [  # (namespace, name, minutes of the hour, image)
     ("genomics", "etl-sync", (0, 15, 30, 45), "ghcr.io/epfl-si/etl:3.0.0"),
     ("web-portal", "backup", (5,), "docker.io/library/postgres:16.3"),
@@ -39,8 +43,19 @@ def log_uniform(rng: random.Random, lo: float, hi: float) -> int:
     return int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def _job_pod(seed, rng, wl: Workload, node: Node, created: int, duration: int,
-             req: dict, lim: dict, image: str, sidecar: bool, gpus: list[int]) -> Pod:
+def _job_pod(
+    seed,
+    rng,
+    wl: Workload,
+    node: Node,
+    created: int,
+    duration: int,
+    req: dict,
+    lim: dict,
+    image: str,
+    sidecar: bool,
+    gpus: list[int],
+) -> Pod:
     """A Job pod: Pending 0-30 s, containers run `duration`, then kept for a ttl of 0-2 h."""
     running = created + rng.randint(0, 30)
     start = running + 1
@@ -52,15 +67,34 @@ def _job_pod(seed, rng, wl: Workload, node: Node, created: int, duration: int,
     pod_name = f"{wl.name}-{pod_suffix(seed, wl.namespace, wl.name)}"
     cpu_m = int(req.get("cpu", 0.5) * 1000 * rng.uniform(0.3, 1.1))
     mem = int(req.get("memory", 512 * MI) * rng.uniform(0.3, 0.95))
-    pod = make_pod(seed, wl, pod_name, node, ("Job", wl.name), created, running, end, end + ttl,
-                   "Failed" if failed else "Succeeded", [])
-    main = Container("main", image, req, lim, instances(seed, pod.uid, "main", runs, cpu_m, mem),
-                     gpus)
+    pod = make_pod(
+        seed,
+        wl,
+        pod_name,
+        node,
+        ("Job", wl.name),
+        created,
+        running,
+        end,
+        end + ttl,
+        "Failed" if failed else "Succeeded",
+        [],
+    )
+    main = Container(
+        "main", image, req, lim, instances(seed, pod.uid, "main", runs, cpu_m, mem), gpus
+    )
     pod.containers.append(main)
     if sidecar:
         side = instances(seed, pod.uid, "log-shipper", [(start, end)], 20, 30 * MI)
-        pod.containers.append(Container("log-shipper", "docker.io/fluent/fluent-bit:3.0",
-                                        resources(0.05, 64 * MI), resources(None, 64 * MI), side))
+        pod.containers.append(
+            Container(
+                "log-shipper",
+                "docker.io/fluent/fluent-bit:3.0",
+                resources(0.05, 64 * MI),
+                resources(None, 64 * MI),
+                side,
+            )
+        )
     return pod
 
 
@@ -69,8 +103,18 @@ def _maybe_pvc(rng, pod: Pod) -> list[PVC]:
     if rng.random() >= 0.1:
         return []
     size = rng.choice([1, 10, 50, 200]) * GI
-    return [PVC(pod.namespace, f"scratch-{pod.workload.name}", size, pod.created, pod.deleted,
-                "ceph-rbd", f"pvc-{pod.uid}", pod.workload.name)]
+    return [
+        PVC(
+            pod.namespace,
+            f"scratch-{pod.workload.name}",
+            size,
+            pod.created,
+            pod.deleted,
+            "ceph-rbd",
+            f"pvc-{pod.uid}",
+            pod.workload.name,
+        )
+    ]
 
 
 def hour_jobs(seed: int, slot: int, jobs_per_hour: float, nodes: list[Node]):
@@ -91,8 +135,19 @@ def hour_jobs(seed: int, slot: int, jobs_per_hour: float, nodes: list[Node]):
             mem = rng.choice([256, 512, 1024, 4096, 16384]) * MI
             req, lim = resources(cpu, mem), resources(cpu * 2 if rng.random() < 0.5 else None, mem)
         wl = Workload(ns, "Job", name, created=created)
-        pod = _job_pod(seed, rng, wl, rng.choice(cpu_nodes), created, duration, req, lim,
-                       rng.choice(IMAGES), rng.random() < 0.15, [])
+        pod = _job_pod(
+            seed,
+            rng,
+            wl,
+            rng.choice(cpu_nodes),
+            created,
+            duration,
+            req,
+            lim,
+            rng.choice(IMAGES),
+            rng.random() < 0.15,
+            [],
+        )
         pods.append(pod)
         pvcs += _maybe_pvc(rng, pod)
     return pods, pvcs
@@ -108,9 +163,21 @@ def cron_jobs(seed: int, slot: int, nodes: list[Node]):
             scheduled = slot * 60 + minute  # minutes since epoch, as the CronJob controller names
             created = scheduled * 60
             wl = Workload(ns, "Job", f"{cron}-{scheduled}", "CronJob", cron, created)
-            pods.append(_job_pod(seed, rng, wl, rng.choice(cpu_nodes), created,
-                                 log_uniform(rng, 20, 600), resources(0.5, 1 * GI),
-                                 resources(1, 1 * GI), image, False, []))
+            pods.append(
+                _job_pod(
+                    seed,
+                    rng,
+                    wl,
+                    rng.choice(cpu_nodes),
+                    created,
+                    log_uniform(rng, 20, 600),
+                    resources(0.5, 1 * GI),
+                    resources(1, 1 * GI),
+                    image,
+                    False,
+                    [],
+                )
+            )
     return pods, []
 
 
@@ -133,8 +200,19 @@ def gpu_jobs(seed: int, block: int, node: Node):
         wl = Workload(ns, "Job", name, created=created)
         req = resources(8, 64 * GI, want)
         lim = resources(None, 64 * GI, want)
-        pod = _job_pod(seed, rng, wl, node, created, duration, req, lim,
-                       "nvcr.io/nvidia/pytorch:24.05-py3", False, sorted(devices))
+        pod = _job_pod(
+            seed,
+            rng,
+            wl,
+            node,
+            created,
+            duration,
+            req,
+            lim,
+            "nvcr.io/nvidia/pytorch:24.05-py3",
+            False,
+            sorted(devices),
+        )
         for g in devices:
             free[g] = pod.completed + 1
         pods.append(pod)

@@ -19,38 +19,67 @@ FAMILIES = [  # (name, type, help) in exposition order
     ("container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds."),
     ("container_fs_inodes_free", "gauge", "Number of available Inodes"),
     ("container_fs_inodes_total", "gauge", "Number of Inodes"),
-    ("container_fs_limit_bytes", "gauge",
-     "Number of bytes that can be consumed by the container on this filesystem."),
-    ("container_fs_usage_bytes", "gauge",
-     "Number of bytes that are consumed by the container on this filesystem."),
+    (
+        "container_fs_limit_bytes",
+        "gauge",
+        "Number of bytes that can be consumed by the container on this filesystem.",
+    ),
+    (
+        "container_fs_usage_bytes",
+        "gauge",
+        "Number of bytes that are consumed by the container on this filesystem.",
+    ),
     ("container_memory_cache", "gauge", "Number of bytes of page cache memory."),
-    ("container_memory_failures_total", "counter",
-     "Cumulative count of memory allocation failures."),
+    (
+        "container_memory_failures_total",
+        "counter",
+        "Cumulative count of memory allocation failures.",
+    ),
     ("container_memory_rss", "gauge", "Size of RSS in bytes."),
-    ("container_memory_usage_bytes", "gauge",
-     "Current memory usage in bytes, including all memory regardless of when it was accessed"),
+    (
+        "container_memory_usage_bytes",
+        "gauge",
+        "Current memory usage in bytes, including all memory regardless of when it was accessed",
+    ),
     ("container_memory_working_set_bytes", "gauge", "Current working set in bytes."),
     ("container_network_receive_bytes_total", "counter", "Cumulative count of bytes received"),
-    ("container_network_receive_errors_total", "counter",
-     "Cumulative count of errors encountered while receiving"),
+    (
+        "container_network_receive_errors_total",
+        "counter",
+        "Cumulative count of errors encountered while receiving",
+    ),
     ("container_network_transmit_bytes_total", "counter", "Cumulative count of bytes transmitted"),
-    ("container_network_transmit_errors_total", "counter",
-     "Cumulative count of errors encountered while transmitting"),
-    ("container_start_time_seconds", "gauge",
-     "Start time of the container since unix epoch in seconds."),
+    (
+        "container_network_transmit_errors_total",
+        "counter",
+        "Cumulative count of errors encountered while transmitting",
+    ),
+    (
+        "container_start_time_seconds",
+        "gauge",
+        "Start time of the container since unix epoch in seconds.",
+    ),
     ("machine_cpu_cores", "gauge", "Number of logical CPU cores."),
     ("machine_memory_bytes", "gauge", "Amount of memory installed on the machine."),
 ]
-MEMORY = {"container_memory_cache", "container_memory_rss", "container_memory_usage_bytes",
-          "container_memory_working_set_bytes"}
+MEMORY = {
+    "container_memory_cache",
+    "container_memory_rss",
+    "container_memory_usage_bytes",
+    "container_memory_working_set_bytes",
+}
 NETWORK = {  # family -> (sandbox/host levels quantity, lo, hi) in units per second
     "container_network_receive_bytes_total": ("rx", 500, 2_000_000),
     "container_network_transmit_bytes_total": ("tx", 200, 800_000),
     "container_network_receive_errors_total": ("rx_err", -400, 1),
     "container_network_transmit_errors_total": ("tx_err", -600, 1),
 }
-FS_FAMILIES = {"container_fs_inodes_free", "container_fs_inodes_total",
-               "container_fs_limit_bytes", "container_fs_usage_bytes"}
+FS_FAMILIES = {
+    "container_fs_inodes_free",
+    "container_fs_inodes_total",
+    "container_fs_limit_bytes",
+    "container_fs_usage_bytes",
+}
 DEVICE = "/dev/nvme0n1p1"
 DISK = 480 * 1000**3
 INODES = 30_000_000
@@ -105,8 +134,14 @@ class PodCgroups:
             self.id = f"/kubepods{qos}/pod{uid}"
 
     def labels(self, container: str, cid: str, image: str, name: str) -> dict:
-        return {"container": container, "id": cid, "image": image, "name": name,
-                "namespace": self.pod.namespace, "pod": self.pod.name}
+        return {
+            "container": container,
+            "id": cid,
+            "image": image,
+            "name": name,
+            "namespace": self.pod.namespace,
+            "pod": self.pod.name,
+        }
 
     def pod_labels(self) -> dict:
         return self.labels("", self.id, "", "")
@@ -164,8 +199,9 @@ def _fs_value(family: str, used: int) -> int:
 def _sandbox_values(family: str, pod: Pod, node: Node, times, extra: dict):
     """Values of the sandbox (pause) for `times` inside its life."""
     if family == "container_cpu_usage_seconds_total":
-        return counter_values(pod.levels("pause_cpu", *PAUSE_CPU), pod.running * 1000, times,
-                              None, 1_000_000)
+        return counter_values(
+            pod.levels("pause_cpu", *PAUSE_CPU), pod.running * 1000, times, None, 1_000_000
+        )
     if family in MEMORY:
         return [memory_view(family, v) for v in pod.levels("pause_ws", *PAUSE_WS).values(times)]
     if family == "container_memory_failures_total":
@@ -174,8 +210,9 @@ def _sandbox_values(family: str, pod: Pod, node: Node, times, extra: dict):
     if family in NETWORK:
         q, lo, hi = NETWORK[family]
         if pod.host_network:  # the sandbox sees the node's interfaces: whole-node traffic
-            return counter_values(node.levels(q, lo * 20, hi * 20), node.boot * 1000, times,
-                                  None, 1000)
+            return counter_values(
+                node.levels(q, lo * 20, hi * 20), node.boot * 1000, times, None, 1000
+            )
         return counter_values(pod.levels(q, lo, hi), pod.running * 1000, times, None, 1000)
     if family == "container_start_time_seconds":
         return [pod.running] * len(times)
@@ -194,10 +231,20 @@ def _pod_values(family: str, pod: Pod, node: Node, times, extra: dict):
         return [a / 1e6 for a in acc]
     if family == "container_memory_failures_total":
         ft = extra["failure_type"]
-        parts = [_sandbox_values(family, pod, node, times, extra)]
+        parts = [
+            _sandbox_values(family, pod, node, times, extra),
+            [pod.past.get(ft, 0)] * len(times),
+        ]
         for _, inst in _instances(pod):
-            parts.append(_padded(times, inst, lambda ts, inst=inst: counter_values(
-                inst.levels(ft), inst.start * 1000, ts, inst.end and inst.end * 1000, 1000)))
+            parts.append(
+                _padded(
+                    times,
+                    inst,
+                    lambda ts, inst=inst: counter_values(
+                        inst.levels(ft), inst.start * 1000, ts, inst.end and inst.end * 1000, 1000
+                    ),
+                )
+            )
         return [sum(col) for col in zip(*parts, strict=True)]
     # memory gauges: sandbox + running instances
     parts = [_sandbox_values(family, pod, node, times, extra)]
@@ -219,7 +266,8 @@ def _counter_sum(pod: Pod, times, quantity: str, sandbox: tuple) -> list[int]:
     """Integer sum (level x ms) of the sandbox's and all instances' cumulative usage."""
     lv = pod.levels(*sandbox)
     p0 = lv.prefix(pod.running * 1000)
-    acc = [p - p0 for p in lv.prefixes(times)]
+    past = pod.past.get(quantity, 0)
+    acc = [p - p0 + past for p in lv.prefixes(times)]
     for _, inst in _instances(pod):
         lv = inst.levels(quantity)
         s, e = inst.start * 1000, (inst.end * 1000 if inst.end is not None else None)
@@ -236,8 +284,11 @@ def _extras(family: str):
     if family == "container_cpu_usage_seconds_total":
         return [{"cpu": "total"}]
     if family == "container_memory_failures_total":
-        return [{"failure_type": f, "scope": s}
-                for f in ("pgfault", "pgmajfault") for s in ("container", "hierarchy")]
+        return [
+            {"failure_type": f, "scope": s}
+            for f in ("pgfault", "pgmajfault")
+            for s in ("container", "hierarchy")
+        ]
     if family in NETWORK:
         return [{"interface": "eth0"}]
     if family in FS_FAMILIES:
@@ -251,8 +302,11 @@ def series(flavour: str, node: Node, pods: list[Pod], family: str, times: list[i
         return
     if family.startswith("machine_"):
         value = node.cpu if family == "machine_cpu_cores" else node.memory
-        labels = {"boot_id": f"boot-{node.key}", "machine_id": f"machine-{node.name}",
-                  "system_uuid": f"uuid-{node.name}"}
+        labels = {
+            "boot_id": f"boot-{node.key}",
+            "machine_id": f"machine-{node.name}",
+            "system_uuid": f"uuid-{node.name}",
+        }
         yield labels, 0, [value] * len(times)
         return
     for extra in _extras(family):
@@ -267,15 +321,21 @@ def series(flavour: str, node: Node, pods: list[Pod], family: str, times: list[i
             if family not in NETWORK and family not in FS_FAMILIES:
                 yield {**cg.pod_labels(), **extra}, i0, _pod_values(family, pod, node, ts, extra)
             if family not in FS_FAMILIES:
-                yield ({**cg.sandbox_labels(), **extra}, i0,
-                       _sandbox_values(family, pod, node, ts, extra))
+                yield (
+                    {**cg.sandbox_labels(), **extra},
+                    i0,
+                    _sandbox_values(family, pod, node, ts, extra),
+                )
             if family in NETWORK or (family in FS_FAMILIES and flavour == "containerd"):
                 continue
             for c, inst in _instances(pod):
                 j0, j1 = _span(times, inst.start, inst.end)
                 if j0 < j1:
-                    yield ({**cg.instance_labels(c.name, c.image, inst), **extra}, j0,
-                           _instance_values(family, inst, times, j0, j1, extra))
+                    yield (
+                        {**cg.instance_labels(c.name, c.image, inst), **extra},
+                        j0,
+                        _instance_values(family, inst, times, j0, j1, extra),
+                    )
         yield {**ROOT, **extra}, 0, _root_values(family, node, times, extra)
 
 

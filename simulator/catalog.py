@@ -33,11 +33,18 @@ def make_nodes(seed: int, nodes: int, gpu_nodes: int) -> list[Node]:
         gpu = i >= nodes
         name = f"gpu-node-{i - nodes + 1}" if gpu else f"node-{i + 1}"
         boot = EPOCH_2020 - stable_int(seed, name, "boot") % (30 * DAY)
-        out.append(Node(
-            name=name, index=i + 1, cpu=64 if gpu else 32,
-            memory=(512 if gpu else 128) * GI, gpus=8 if gpu else 0,
-            ip=f"10.0.0.{10 + i}", boot=boot, key=f"{seed}:{name}",
-        ))
+        out.append(
+            Node(
+                name=name,
+                index=i + 1,
+                cpu=64 if gpu else 32,
+                memory=(512 if gpu else 128) * GI,
+                gpus=8 if gpu else 0,
+                ip=f"10.0.0.{10 + i}",
+                boot=boot,
+                key=f"{seed}:{name}",
+            )
+        )
     return out
 
 
@@ -49,28 +56,54 @@ def _steady(seed, workload, name, node, owner, cname, image, req, lim, cpu_m, me
     """A pod that runs one container forever since its creation."""
     created = _created(seed, name)
     running = created + 5
-    pod = make_pod(seed, workload, name, node, owner, created, running, None, None, None, [],
-                   host_network=host, periodic=True)
+    pod = make_pod(
+        seed,
+        workload,
+        name,
+        node,
+        owner,
+        created,
+        running,
+        None,
+        None,
+        None,
+        [],
+        host_network=host,
+        periodic=True,
+    )
     insts = instances(seed, pod.uid, cname, [(running + 1, None)], cpu_m, mem, periodic=True)
     pod.containers.append(Container(cname, image, req, lim, insts))
     return pod
 
 
 def _crashing(seed: int, workload: Workload, name: str, node: Node, owner, lo: int, hi: int) -> Pod:
-    """A pod whose single container crashes once a day; instances only for days lo-1 .. hi."""
+    """A pod whose single container crashes once a day; instances only for days lo-1 .. hi.
+
+    All its instances share weekly-periodic levels, so the usage of the instances before the
+    window (which the pod cgroup keeps accounting for) has an O(days) closed form in `pod.past`.
+    """
     created = _created(seed, name)
     cname = "api"
 
     def crash(day: int) -> int:
         return day * DAY + 7200 + stable_int(seed, name, "crash", day) % (20 * 3600)
 
+    first_day = created // DAY
     runs = [(crash(d - 1) + BACKOFF, crash(d)) for d in range(lo, hi + 2)]
-    first = lo - created // DAY
-    pod = make_pod(seed, workload, name, node, owner, created, created + 5, None, None, None, [],
-                   periodic=True)
-    insts = instances(seed, pod.uid, cname, runs, 600, 900 * MI, first_restart=first)
+    pod = make_pod(
+        seed, workload, name, node, owner, created, created + 5, None, None, None, [], periodic=True
+    )
+    insts = instances(seed, pod.uid, cname, runs, 600, 900 * MI, first_restart=lo - first_day)
+    for inst in insts:
+        inst.periodic, inst.level_key = True, f"{pod.uid}:{cname}"
     req, lim = resources(0.5, 1 * GI), resources(2, 1 * GI)
     pod.containers.append(Container(cname, "ghcr.io/epfl-si/portal-api:2.3.1", req, lim, insts))
+    past = [(created + 6, crash(first_day))]
+    past += [(crash(d - 1) + BACKOFF, crash(d)) for d in range(first_day + 1, lo)]
+    for q in ("cpu", "pgfault", "pgmajfault"):
+        lv = insts[0].levels(q)
+        parts = (lv.integral(s * 1000, e * 1000) for s, e in past)
+        pod.past[q] = sum(parts) if q == "cpu" else sum(p // 1000 for p in parts)
     return pod
 
 
@@ -86,33 +119,108 @@ def long_running(seed: int, nodes: list[Node], start: int, end: int) -> tuple[li
     web = Workload("web-portal", "Deployment", "frontend", created=_created(seed, "frontend"))
     rs = f"frontend-{pod_suffix(seed, 'frontend-rs', length=10)}"
     for r in range(2):
-        pods.append(_steady(seed, web, f"{rs}-{pod_suffix(seed, rs, r)}", pick(),
-                            ("ReplicaSet", rs), "nginx", "docker.io/library/nginx:1.25",
-                            resources(0.5, 512 * MI), resources(1, 512 * MI), 250, 300 * MI))
+        pods.append(
+            _steady(
+                seed,
+                web,
+                f"{rs}-{pod_suffix(seed, rs, r)}",
+                pick(),
+                ("ReplicaSet", rs),
+                "nginx",
+                "docker.io/library/nginx:1.25",
+                resources(0.5, 512 * MI),
+                resources(1, 512 * MI),
+                250,
+                300 * MI,
+            )
+        )
     api = Workload("web-portal", "Deployment", "portal-api", created=_created(seed, "portal-api"))
     rs_api = f"portal-api-{pod_suffix(seed, 'portal-api-rs', length=10)}"
-    pods.append(_crashing(seed, api, f"{rs_api}-{pod_suffix(seed, rs_api)}", pick(),
-                          ("ReplicaSet", rs_api), start // DAY, (end - 1) // DAY))
+    pods.append(
+        _crashing(
+            seed,
+            api,
+            f"{rs_api}-{pod_suffix(seed, rs_api)}",
+            pick(),
+            ("ReplicaSet", rs_api),
+            start // DAY,
+            (end - 1) // DAY,
+        )
+    )
     nb = Workload("sandbox", "Deployment", "notebook", created=_created(seed, "notebook"))
     rs_nb = f"notebook-{pod_suffix(seed, 'notebook-rs', length=10)}"
-    pods.append(_steady(seed, nb, f"{rs_nb}-{pod_suffix(seed, rs_nb)}", pick(),
-                        ("ReplicaSet", rs_nb), "jupyter", "quay.io/jupyter/scipy-notebook:2024-05",
-                        {}, {}, 400, 2 * GI))  # no requests at all: BestEffort
+    pods.append(
+        _steady(
+            seed,
+            nb,
+            f"{rs_nb}-{pod_suffix(seed, rs_nb)}",
+            pick(),
+            ("ReplicaSet", rs_nb),
+            "jupyter",
+            "quay.io/jupyter/scipy-notebook:2024-05",
+            {},
+            {},
+            400,
+            2 * GI,
+        )
+    )  # no requests at all: BestEffort
     db = Workload("genomics", "StatefulSet", "postgres", created=_created(seed, "postgres"))
-    db_pod = _steady(seed, db, "postgres-0", pick(), ("StatefulSet", "postgres"), "postgres",
-                     "docker.io/library/postgres:16.3", resources(2, 8 * GI),
-                     resources(2, 8 * GI), 900, 6 * GI)
+    db_pod = _steady(
+        seed,
+        db,
+        "postgres-0",
+        pick(),
+        ("StatefulSet", "postgres"),
+        "postgres",
+        "docker.io/library/postgres:16.3",
+        resources(2, 8 * GI),
+        resources(2, 8 * GI),
+        900,
+        6 * GI,
+    )
     pods.append(db_pod)
     agent = Workload("monitoring", "DaemonSet", "node-agent", created=_created(seed, "node-agent"))
     for node in nodes:
-        pods.append(_steady(seed, agent, f"node-agent-{pod_suffix(seed, 'agent', node.name)}",
-                            node, ("DaemonSet", "node-agent"), "agent",
-                            "quay.io/prometheus/node-exporter:v1.8.1", resources(0.1, 128 * MI),
-                            resources(None, 256 * MI), 60, 90 * MI, host=True))
+        pods.append(
+            _steady(
+                seed,
+                agent,
+                f"node-agent-{pod_suffix(seed, 'agent', node.name)}",
+                node,
+                ("DaemonSet", "node-agent"),
+                "agent",
+                "quay.io/prometheus/node-exporter:v1.8.1",
+                resources(0.1, 128 * MI),
+                resources(None, 256 * MI),
+                60,
+                90 * MI,
+                host=True,
+            )
+        )
     bare = Workload("physics-sim", "Pod", "debug-shell", created=_created(seed, "debug-shell"))
-    pods.append(_steady(seed, bare, "debug-shell", pick(), (None, None), "shell",
-                        "docker.io/library/ubuntu:24.04", resources(0.1, 256 * MI), {}, 20,
-                        40 * MI))
-    pvc = PVC("genomics", "data-postgres-0", 100 * GI, db_pod.created, None, "ceph-rbd",
-              f"pvc-{db_pod.uid}", "postgres")
+    pods.append(
+        _steady(
+            seed,
+            bare,
+            "debug-shell",
+            pick(),
+            (None, None),
+            "shell",
+            "docker.io/library/ubuntu:24.04",
+            resources(0.1, 256 * MI),
+            {},
+            20,
+            40 * MI,
+        )
+    )
+    pvc = PVC(
+        "genomics",
+        "data-postgres-0",
+        100 * GI,
+        db_pod.created,
+        None,
+        "ceph-rbd",
+        f"pvc-{db_pod.uid}",
+        "postgres",
+    )
     return pods, [pvc]

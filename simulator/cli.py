@@ -24,8 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--gpu-nodes", type=int, default=2, help="GPU nodes, 8 GPUs each")
     common.add_argument("--jobs-per-hour", type=float, default=30)
     common.add_argument("--flavour", choices=FLAVOURS, default="containerd")
-    common.add_argument("--scrape-interval", type=int, choices=INTERVALS, default=30,
-                        help="seconds; must divide 60")
+    common.add_argument(
+        "--scrape-interval", type=int, choices=INTERVALS, default=30, help="seconds; must divide 60"
+    )
     common.add_argument("--cluster-label", default=None, help="adds cluster=<name> everywhere")
     p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -36,8 +37,10 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--end", type=iso_time, required=True)
     h.add_argument("--out", required=True)
     t.add_argument("--out", default=None, help="file (default stdout)")
-    for name, text in (("serve", "live exporter endpoints"),
-                       ("scrape-config", "Prometheus scrape_configs for `serve`")):
+    for name, text in (
+        ("serve", "live exporter endpoints"),
+        ("scrape-config", "Prometheus scrape_configs for `serve`"),
+    ):
         s = sub.add_parser(name, parents=[common], help=text)
         s.add_argument("--port", type=int, required=True)
         s.add_argument("--host", default="127.0.0.1")
@@ -52,14 +55,20 @@ def scrape_config(cluster: Cluster, host: str, port: int) -> str:
         targets = [t for t in cluster.targets() if t.kind == kind]
         if not targets:
             continue
-        out += [f"  - job_name: {job}", f"    scrape_interval: {cluster.scrape_interval}s",
-                "    honor_labels: false"]
+        out += [
+            f"  - job_name: {job}",
+            f"    scrape_interval: {cluster.scrape_interval}s",
+            "    honor_labels: false",
+        ]
         if kind == "cadvisor":  # as kube-prometheus does for /metrics/cadvisor
             out.append("    honor_timestamps: false")
         out.append("    static_configs:")
         for t in targets:
-            out += [f'      - targets: ["{host}:{port}"]', "        labels:",
-                    f'          __metrics_path__: "{t.path}"']
+            out += [
+                f'      - targets: ["{host}:{port}"]',
+                "        labels:",
+                f'          __metrics_path__: "{t.path}"',
+            ]
             out += [f'          {k}: "{v}"' for k, v in t.labels.items()]
     return "\n".join(out) + "\n"
 
@@ -68,9 +77,15 @@ def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        cluster = Cluster(seed=args.seed, nodes=args.nodes, gpu_nodes=args.gpu_nodes,
-                          jobs_per_hour=args.jobs_per_hour, flavour=args.flavour,
-                          scrape_interval=args.scrape_interval, cluster_label=args.cluster_label)
+        cluster = Cluster(
+            seed=args.seed,
+            nodes=args.nodes,
+            gpu_nodes=args.gpu_nodes,
+            jobs_per_hour=args.jobs_per_hour,
+            flavour=args.flavour,
+            scrape_interval=args.scrape_interval,
+            cluster_label=args.cluster_label,
+        )
     except ValueError as e:
         parser.error(f"--nodes/--gpu-nodes/--jobs-per-hour: {e}")
     if args.command in ("history", "truth") and args.end <= args.start:
@@ -89,9 +104,13 @@ def main(argv=None) -> int:
         sys.stdout.write(scrape_config(cluster, args.host, args.port))
     else:
         from simulator.server import make_server
+
         server = make_server(cluster, args.host, args.port)
-        print(f"serving {len(cluster.targets())} targets on http://{args.host}:"
-              f"{server.server_port}/", file=sys.stderr, flush=True)
+        print(
+            f"serving {len(cluster.targets())} targets on http://{args.host}:{server.server_port}/",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:

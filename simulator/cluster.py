@@ -31,9 +31,16 @@ def epoch(t: datetime | float | int) -> int:
 class Cluster:
     """A deterministic synthetic cluster: state at any time depends on seed, parameters, time."""
 
-    def __init__(self, seed: int = 1, nodes: int = 4, gpu_nodes: int = 2,
-                 jobs_per_hour: float = 30, flavour: str = "containerd",
-                 scrape_interval: int = 30, cluster_label: str | None = None):
+    def __init__(
+        self,
+        seed: int = 1,
+        nodes: int = 4,
+        gpu_nodes: int = 2,
+        jobs_per_hour: float = 30,
+        flavour: str = "containerd",
+        scrape_interval: int = 30,
+        cluster_label: str | None = None,
+    ):
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
         if scrape_interval not in INTERVALS:
@@ -78,8 +85,9 @@ class Cluster:
         pods, pvcs = long_running(self.seed, self.nodes, a, b)
         h0, h1 = a // batch.HOUR - batch.LOOKBACK_SLOTS, (b - 1) // batch.HOUR
         for h in range(h0, h1 + 1):
-            p, v = self._slot(("h", h), lambda h=h: batch.hour_jobs(
-                self.seed, h, self.jobs_per_hour, self.nodes))
+            p, v = self._slot(
+                ("h", h), lambda h=h: batch.hour_jobs(self.seed, h, self.jobs_per_hour, self.nodes)
+            )
             pods += p
             pvcs += v
             p, v = self._slot(("c", h), lambda h=h: batch.cron_jobs(self.seed, h, self.nodes))
@@ -88,8 +96,9 @@ class Cluster:
         for blk in range(g0, (b - 1) // batch.GPU_BLOCK + 1):
             for n in self.nodes:
                 if n.gpus:
-                    p, v = self._slot(("g", blk, n.name),
-                                      lambda blk=blk, n=n: batch.gpu_jobs(self.seed, blk, n))
+                    p, v = self._slot(
+                        ("g", blk, n.name), lambda blk=blk, n=n: batch.gpu_jobs(self.seed, blk, n)
+                    )
                     pods += p
                     pvcs += v
 
@@ -113,11 +122,13 @@ class Cluster:
     def history(self, start, end, out) -> dict:
         """Write OpenMetrics history of [start, end) to `out` (path or text file); stats dict."""
         from simulator.history import write_history
+
         return write_history(self, epoch(start), epoch(end), out)
 
     def exposition(self, target: Target | str, at) -> str:
         """The text (format 0.0.4) the target's exporter answers at time `at`."""
         from simulator.exposition import render_exposition
+
         if isinstance(target, str):
             target = self.target(target)
         # round, not truncate: ms / 1000 * 1000 may land just below the intended millisecond
@@ -127,4 +138,5 @@ class Cluster:
     def truth(self, start, end) -> dict:
         """Ground truth of [start, end): jobs, pods, containers, PVCs and billed quantities."""
         from simulator.truth import compute_truth
+
         return compute_truth(self, epoch(start), epoch(end))

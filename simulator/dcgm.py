@@ -22,9 +22,15 @@ DRIVER = "550.54.15"
 def gpu_labels(seed: int, node: Node, gpu: int) -> dict:
     """Device labels as dcgm-exporter renders them (Hostname from NODE_NAME)."""
     h = hex_id(seed, node.name, "gpu", gpu, length=32)
-    return {"gpu": str(gpu), "UUID": f"GPU-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}",
-            "pci_bus_id": f"00000000:{0x10 + gpu * 0x10:02X}:00.0", "device": f"nvidia{gpu}",
-            "modelName": node.gpu_model, "Hostname": node.name, "DCGM_FI_DRIVER_VERSION": DRIVER}
+    return {
+        "gpu": str(gpu),
+        "UUID": f"GPU-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}",
+        "pci_bus_id": f"00000000:{0x10 + gpu * 0x10:02X}:00.0",
+        "device": f"nvidia{gpu}",
+        "modelName": node.gpu_model,
+        "Hostname": node.name,
+        "DCGM_FI_DRIVER_VERSION": DRIVER,
+    }
 
 
 def holders(node: Node, pods: list[Pod]) -> dict[int, list[tuple[Pod, str]]]:
@@ -40,7 +46,7 @@ def holders(node: Node, pods: list[Pod]) -> dict[int, list[tuple[Pod, str]]]:
 
 
 def fb_levels(pod: Pod, gpu: int):
-    return pod.levels(f"fb{gpu}", *FB_USED)
+    return pod.levels(f"fb{gpu}", *FB_USED, smooth=True)
 
 
 def util_levels(pod: Pod, gpu: int):
@@ -68,8 +74,11 @@ def series(seed: int, node: Node, pods: list[Pod], family: str, times: list[int]
         taken = set()
         for pod, cname in held:
             end = pod.completed * 1000 if pod.completed is not None else None
-            idx = [i for i, t in enumerate(times)
-                   if pod.running * 1000 <= t and (end is None or t < end)]
+            idx = [
+                i
+                for i, t in enumerate(times)
+                if pod.running * 1000 <= t and (end is None or t < end)
+            ]
             if idx:
                 taken.update(idx)
                 labels = {**base, "container": cname, "namespace": pod.namespace, "pod": pod.name}

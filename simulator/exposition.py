@@ -20,9 +20,10 @@ def render_exposition(cluster, target, at_ms: int) -> str:
     stamp = f" {at_ms}" if target.kind == "cadvisor" else ""
     lines = []
     for name, mtype, help_text in exporters.families(target.kind):
-        body = [f"{name}{{{exporters.exposition_labels(labels)}}} {_number(values[0])}{stamp}"
-                for labels, _, values in exporters.series(cluster, target, pods, pvcs, name,
-                                                          [at_ms])]
+        body = [
+            f"{name}{{{exporters.exposition_labels(labels)}}} {_number(values[0])}{stamp}"
+            for labels, _, values in exporters.series(cluster, target, pods, pvcs, name, [at_ms])
+        ]
         if body:
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {mtype}", *body]
     return "\n".join(lines) + "\n"

@@ -60,15 +60,17 @@ def _write(cluster, a: int, b: int, fh) -> dict:
             chunks.append(f"# HELP {fam} {help_text}\n# TYPE {fam} {mtype}\n")
             for target in targets:
                 times, stamps = grid[target.path]
-                for labels, index, values in exporters.series(cluster, target, pods, pvcs,
-                                                              name, times):
+                for labels, index, values in exporters.series(
+                    cluster, target, pods, pvcs, name, times
+                ):
                     prefix = f"{name}{{{exporters.stored_labels(labels, target.labels)}}} "
                     if isinstance(index, int):
-                        ts = stamps[index:index + len(values)]
+                        ts = stamps[index : index + len(values)]
                     else:
                         ts = [stamps[i] for i in index]
-                    chunks.append("".join([f"{prefix}{v} {s}\n"
-                                           for v, s in zip(values, ts, strict=True)]))
+                    chunks.append(
+                        "".join([f"{prefix}{v} {s}\n" for v, s in zip(values, ts, strict=True)])
+                    )
                     stats["series"] += 1
                     stats["samples"] += len(values)
                 if len(chunks) > FLUSH_CHUNKS:

@@ -12,30 +12,58 @@ from simulator.model import PVC, Namespace, Node, Pod
 GI = 1024**3
 PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
 NONE = "<none>"  # what KSM prints for absent owners
-_REQ = ("The number of requested request resource by a container. It is recommended to use the "
-        "kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more "
-        "precise.")
-_LIM = ("The number of requested limit resource by a container. It is recommended to use the "
-        "kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more "
-        "precise.")
+_REQ = (
+    "The number of requested request resource by a container. It is recommended to use the "
+    "kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more "
+    "precise."
+)
+_LIM = (
+    "The number of requested limit resource by a container. It is recommended to use the "
+    "kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more "
+    "precise."
+)
 FAMILIES = [
     ("kube_job_info", "gauge", "[STABLE] Information about job."),
     ("kube_job_owner", "gauge", "[STABLE] Information about the Job's owner."),
-    ("kube_namespace_labels", "gauge",
-     "[STABLE] Kubernetes labels converted to Prometheus labels."),
-    ("kube_node_status_allocatable", "gauge", "[STABLE] The allocatable for different resources "
-     "of a node that are available for scheduling."),
-    ("kube_node_status_capacity", "gauge",
-     "[STABLE] The capacity for different resources of a node."),
-    ("kube_persistentvolumeclaim_info", "gauge",
-     "[STABLE] Information about persistent volume claim."),
-    ("kube_persistentvolumeclaim_resource_requests_storage_bytes", "gauge",
-     "[STABLE] The capacity of storage requested by the persistent volume claim."),
+    (
+        "kube_namespace_labels",
+        "gauge",
+        "[STABLE] Kubernetes labels converted to Prometheus labels.",
+    ),
+    (
+        "kube_node_status_allocatable",
+        "gauge",
+        "[STABLE] The allocatable for different resources "
+        "of a node that are available for scheduling.",
+    ),
+    (
+        "kube_node_status_capacity",
+        "gauge",
+        "[STABLE] The capacity for different resources of a node.",
+    ),
+    (
+        "kube_persistentvolumeclaim_info",
+        "gauge",
+        "[STABLE] Information about persistent volume claim.",
+    ),
+    (
+        "kube_persistentvolumeclaim_resource_requests_storage_bytes",
+        "gauge",
+        "[STABLE] The capacity of storage requested by the persistent volume claim.",
+    ),
     ("kube_pod_completion_time", "gauge", "[STABLE] Completion time in unix timestamp for a pod."),
     ("kube_pod_container_resource_limits", "gauge", f"[STABLE] {_LIM}"),
+    (
+        "kube_pod_container_status_last_terminated_timestamp",
+        "gauge",
+        "Last terminated time for a pod container in unix timestamp.",
+    ),
     ("kube_pod_container_resource_requests", "gauge", f"[STABLE] {_REQ}"),
-    ("kube_pod_container_state_started", "gauge",
-     "[STABLE] Start time in unix timestamp for a pod container."),
+    (
+        "kube_pod_container_state_started",
+        "gauge",
+        "[STABLE] Start time in unix timestamp for a pod container.",
+    ),
     ("kube_pod_info", "gauge", "[STABLE] Information about pod."),
     ("kube_pod_owner", "gauge", "[STABLE] Information about the Pod's owner."),
     ("kube_pod_start_time", "gauge", "[STABLE] Start time in unix timestamp for a pod."),
@@ -52,8 +80,11 @@ def _span(times, start: int, end: int | None) -> tuple[int, int]:
 
 def node_resources(node: Node, allocatable: bool) -> dict[str, float]:
     """Capacity, or allocatable (capacity minus system reservations)."""
-    out = {"cpu": node.cpu - (0.2 if allocatable else 0),
-           "memory": node.memory - (2 * GI if allocatable else 0), "pods": 110}
+    out = {
+        "cpu": node.cpu - (0.2 if allocatable else 0),
+        "memory": node.memory - (2 * GI if allocatable else 0),
+        "pods": 110,
+    }
     if node.gpus:
         out["nvidia_com_gpu"] = node.gpus
     return out
@@ -68,12 +99,31 @@ def _pod_series(family: str, pod: Pod, node: Node, times, i0: int, i1: int):
     n = i1 - i0
     if family == "kube_pod_info":
         kind = pod.owner_kind or NONE
-        yield {**ids, "host_ip": node.ip, "pod_ip": pod.ip, "node": pod.node,
-               "created_by_kind": kind, "created_by_name": pod.owner_name or NONE,
-               "priority_class": "", "host_network": str(pod.host_network).lower()}, i0, [1] * n
+        yield (
+            {
+                **ids,
+                "host_ip": node.ip,
+                "pod_ip": pod.ip,
+                "node": pod.node,
+                "created_by_kind": kind,
+                "created_by_name": pod.owner_name or NONE,
+                "priority_class": "",
+                "host_network": str(pod.host_network).lower(),
+            },
+            i0,
+            [1] * n,
+        )
     elif family == "kube_pod_owner":
-        yield {**ids, "owner_kind": pod.owner_kind or NONE, "owner_name": pod.owner_name or NONE,
-               "owner_is_controller": "true" if pod.owner_kind else NONE}, i0, [1] * n
+        yield (
+            {
+                **ids,
+                "owner_kind": pod.owner_kind or NONE,
+                "owner_name": pod.owner_name or NONE,
+                "owner_is_controller": "true" if pod.owner_kind else NONE,
+            },
+            i0,
+            [1] * n,
+        )
     elif family == "kube_pod_status_phase":
         phases = [pod.phase_at(t / 1000) for t in times[i0:i1]]
         for ph in PHASES:
@@ -91,12 +141,32 @@ def _pod_series(family: str, pod: Pod, node: Node, times, i0: int, i1: int):
                 j0, j1 = max(j0, i0), min(j1, i1)
                 if j0 < j1:
                     yield {**ids, "container": c.name}, j0, [inst.start] * (j1 - j0)
+    elif family == "kube_pod_container_status_last_terminated_timestamp":
+        yield from _last_terminated(pod, ids, times, i0, i1)
     elif family in ("kube_pod_container_resource_requests", "kube_pod_container_resource_limits"):
         for c in pod.containers:
             res = c.requests if family.endswith("requests") else c.limits
             for r, v in res.items():
-                yield ({**ids, "container": c.name, "node": pod.node, "resource": r,
-                        "unit": UNITS[r]}, i0, [v] * n)
+                yield (
+                    {**ids, "container": c.name, "node": pod.node, "resource": r, "unit": UNITS[r]},
+                    i0,
+                    [v] * n,
+                )
+
+
+def _last_terminated(pod: Pod, ids: dict, times, i0: int, i1: int):
+    """When a restarted container's previous instance ended, from that end on.
+
+    KSM reads it from the container's lastState, which stays set until the pod is deleted.
+    """
+    for c in pod.containers:
+        ends = [inst.end for inst in c.instances[:-1] if inst.end is not None]
+        if not ends:
+            continue
+        j0 = max(i0, bisect_left(times, ends[0] * 1000))
+        if j0 < i1:
+            values = [max(e for e in ends if e * 1000 <= t) for t in times[j0:i1]]
+            yield {**ids, "container": c.name}, j0, values
 
 
 def series(cluster, pods: list[Pod], pvcs: list[PVC], family: str, times: list[int]):
@@ -117,8 +187,16 @@ def series(cluster, pods: list[Pod], pvcs: list[PVC], family: str, times: list[i
             if i0 < i1:
                 ids = {"namespace": v.namespace, "persistentvolumeclaim": v.name}
                 if family.endswith("_info"):
-                    yield ({**ids, "storageclass": v.storage_class, "volumename": v.volume,
-                            "volumemode": "Filesystem"}, i0, [1] * (i1 - i0))
+                    yield (
+                        {
+                            **ids,
+                            "storageclass": v.storage_class,
+                            "volumename": v.volume,
+                            "volumemode": "Filesystem",
+                        },
+                        i0,
+                        [1] * (i1 - i0),
+                    )
                 else:
                     yield ids, i0, [v.storage] * (i1 - i0)
     elif family == "kube_replicaset_owner":
@@ -127,8 +205,17 @@ def series(cluster, pods: list[Pod], pvcs: list[PVC], family: str, times: list[i
             if p.owner_kind == "ReplicaSet":
                 seen[(p.namespace, p.owner_name)] = p.workload.name
         for (ns, rs), deploy in sorted(seen.items()):
-            yield ({"namespace": ns, "replicaset": rs, "owner_kind": "Deployment",
-                    "owner_name": deploy, "owner_is_controller": "true"}, 0, [1] * n)
+            yield (
+                {
+                    "namespace": ns,
+                    "replicaset": rs,
+                    "owner_kind": "Deployment",
+                    "owner_name": deploy,
+                    "owner_is_controller": "true",
+                },
+                0,
+                [1] * n,
+            )
     elif family in ("kube_job_info", "kube_job_owner"):
         yield from _job_series(family, pods, times)
     else:
@@ -151,10 +238,21 @@ def _job_series(family: str, pods: list[Pod], times):
         if family == "kube_job_info":
             yield ids, i0, [1] * (i1 - i0)
         else:
-            owner = (wl.parent_kind or NONE, wl.parent_name or NONE,
-                     "true" if wl.parent_kind else NONE)
-            yield ({**ids, "owner_kind": owner[0], "owner_name": owner[1],
-                    "owner_is_controller": owner[2]}, i0, [1] * (i1 - i0))
+            owner = (
+                wl.parent_kind or NONE,
+                wl.parent_name or NONE,
+                "true" if wl.parent_kind else NONE,
+            )
+            yield (
+                {
+                    **ids,
+                    "owner_kind": owner[0],
+                    "owner_name": owner[1],
+                    "owner_is_controller": owner[2],
+                },
+                i0,
+                [1] * (i1 - i0),
+            )
 
 
 def namespace_labels(ns: Namespace) -> dict:

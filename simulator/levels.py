@@ -49,15 +49,27 @@ class Levels:
 
     `periodic=True` makes the levels repeat weekly, so objects that have existed for years
     (nodes, long-running Deployments) still have O(1) integrals from their start.
+    `smooth=True` suits memory-like gauges: instead of a new random level every minute, the
+    level moves linearly between random hourly anchors, with a jitter of 1 % of the range,
+    as a working set or GPU memory does (a rate-like quantity keeps independent levels).
     """
 
-    __slots__ = ("key", "lo", "hi", "periodic", "_hours", "_cum", "_origin", "_week")
+    __slots__ = ("key", "lo", "hi", "periodic", "smooth", "_hours", "_cum", "_origin", "_week")
 
-    def __init__(self, key: str, lo: int, hi: int, origin_ms: int = 0, periodic: bool = False):
+    def __init__(
+        self,
+        key: str,
+        lo: int,
+        hi: int,
+        origin_ms: int = 0,
+        periodic: bool = False,
+        smooth: bool = False,
+    ):
         self.key = key
         self.lo = lo
         self.hi = hi
         self.periodic = periodic
+        self.smooth = smooth
         self._hours: dict[int, tuple[list[int], list[int]]] = {}
         self._origin = origin_ms // HOUR_MS
         self._cum = [0]  # _cum[i] = sum of hour sums of hours origin .. origin+i-1
@@ -72,7 +84,10 @@ class Levels:
             rng = random.Random(f"{self.key}:{h}")
             lo, span = self.lo, self.hi - self.lo + 1
             rnd = rng.random
-            lv = [lo + int(rnd() * span) for _ in range(60)]
+            if self.smooth:
+                lv = self._smooth_minutes(h, rnd)
+            else:
+                lv = [lo + int(rnd() * span) for _ in range(60)]
             if lo < 0:  # negative lows clamp to 0: rare bursts for error counters
                 lv = [max(0, v) for v in lv]
             pre = [0] * 61
@@ -83,6 +98,22 @@ class Levels:
             cached = (lv, pre)
             self._hours[h] = cached
         return cached
+
+    def _anchor(self, h: int) -> int:
+        if self.periodic:
+            h %= WEEK_HOURS
+        return self.lo + int(random.Random(f"{self.key}:anchor:{h}").random() * (self.hi - self.lo))
+
+    def _smooth_minutes(self, h: int, rnd) -> list[int]:
+        a0, a1 = self._anchor(h), self._anchor(h + 1)
+        jitter = max(1, (self.hi - self.lo) // 100)
+        return [
+            min(
+                self.hi,
+                max(self.lo, a0 + (a1 - a0) * m // 60 + int(rnd() * (2 * jitter + 1)) - jitter),
+            )
+            for m in range(60)
+        ]
 
     def at(self, t_ms: int) -> int:
         """Return the level in force at `t_ms`."""

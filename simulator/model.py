@@ -46,6 +46,7 @@ class Instance:
     cpu_m: int  # typical CPU rate, millicores
     mem: int  # typical working set, bytes
     periodic: bool = False
+    level_key: str = ""  # shared by all instances of a long-running container (default: id)
     _levels: dict = field(default_factory=dict, repr=False)
 
     def levels(self, quantity: str) -> Levels:
@@ -53,7 +54,8 @@ class Instance:
         lv = self._levels.get(quantity)
         if lv is None:
             lo, hi = _INSTANCE_RANGES[quantity](self)
-            lv = Levels(f"{self.id}:{quantity}", lo, hi, self.start * 1000, self.periodic)
+            key = f"{self.level_key or self.id}:{quantity}"
+            lv = Levels(key, lo, hi, self.start * 1000, self.periodic, quantity == "ws")
             self._levels[quantity] = lv
         return lv
 
@@ -107,17 +109,21 @@ class Pod:
     ip: str = ""
     sandbox_id: str = ""
     periodic: bool = False  # long-running: weekly-periodic usage levels
+    # counters (cpu: level x ms; faults: counts) of container instances older than `containers`
+    # lists, which the pod cgroup still accounts for
+    past: dict = field(default_factory=dict, repr=False)
     _levels: dict = field(default_factory=dict, repr=False)
 
     def sandbox_end(self) -> int | None:
         """The sandbox (pause container) lives from `running` until all containers ended."""
         return self.completed
 
-    def levels(self, quantity: str, lo: int, hi: int) -> Levels:
-        """Per-minute levels of the sandbox (network rates, pause CPU/memory)."""
+    def levels(self, quantity: str, lo: int, hi: int, smooth: bool = False) -> Levels:
+        """Per-minute levels of the sandbox (network rates, pause CPU/memory) and GPUs."""
         lv = self._levels.get(quantity)
         if lv is None:
-            lv = Levels(f"{self.sandbox_id}:{quantity}", lo, hi, self.running * 1000, self.periodic)
+            key = f"{self.sandbox_id}:{quantity}"
+            lv = Levels(key, lo, hi, self.running * 1000, self.periodic, smooth)
             self._levels[quantity] = lv
         return lv
 

@@ -24,8 +24,14 @@ def qos_class(containers: list[Container]) -> str:
 
 
 def instances(
-    seed: int, uid: str, cname: str, runs: list[tuple[int, int | None]], cpu_m: int, mem: int,
-    periodic: bool = False, first_restart: int = 0,
+    seed: int,
+    uid: str,
+    cname: str,
+    runs: list[tuple[int, int | None]],
+    cpu_m: int,
+    mem: int,
+    periodic: bool = False,
+    first_restart: int = 0,
 ) -> list[Instance]:
     """One Instance per (start, end) run; each run after the first is a restart."""
     out = []
@@ -44,20 +50,41 @@ def runs_with_restart(start: int, end: int, crash_at: int | None) -> list[tuple[
 
 
 def make_pod(
-    seed: int, workload: Workload, name: str, node: Node, owner: tuple[str | None, str | None],
-    created: int, running: int, completed: int | None, deleted: int | None,
-    final_phase: str | None, containers: list[Container], host_network: bool = False,
+    seed: int,
+    workload: Workload,
+    name: str,
+    node: Node,
+    owner: tuple[str | None, str | None],
+    created: int,
+    running: int,
+    completed: int | None,
+    deleted: int | None,
+    final_phase: str | None,
+    containers: list[Container],
+    host_network: bool = False,
     periodic: bool = False,
 ) -> Pod:
     """A Pod with a stable uid, sandbox id and IP derived from the seed and its name."""
     uid = stable_uid(seed, workload.namespace, name, created)
     ip = node.ip if host_network else f"10.244.{node.index}.{2 + stable_int(uid) % 250}"
     return Pod(
-        name=name, uid=uid, namespace=workload.namespace, node=node.name, workload=workload,
-        owner_kind=owner[0], owner_name=owner[1], created=created, running=running,
-        completed=completed, deleted=deleted, final_phase=final_phase, containers=containers,
-        host_network=host_network, ip=ip,
-        sandbox_id=hex_id(seed, uid, "sandbox"), periodic=periodic,
+        name=name,
+        uid=uid,
+        namespace=workload.namespace,
+        node=node.name,
+        workload=workload,
+        owner_kind=owner[0],
+        owner_name=owner[1],
+        created=created,
+        running=running,
+        completed=completed,
+        deleted=deleted,
+        final_phase=final_phase,
+        containers=containers,
+        host_network=host_network,
+        ip=ip,
+        sandbox_id=hex_id(seed, uid, "sandbox"),
+        periodic=periodic,
     )
 
 

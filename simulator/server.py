@@ -19,8 +19,9 @@ def make_server(cluster, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTT
         def do_GET(self):  # noqa: N802 (http.server naming)
             path = self.path.split("?", 1)[0]
             if path == "/":
-                listing = [{"path": t.path, "kind": t.kind, "labels": t.labels}
-                           for t in cluster.targets()]
+                listing = [
+                    {"path": t.path, "kind": t.kind, "labels": t.labels} for t in cluster.targets()
+                ]
                 self._send(200, "application/json", json.dumps(listing, indent=1) + "\n")
             elif path in paths:
                 body = cluster.exposition(paths[path], time.time())

@@ -39,17 +39,31 @@ def make_targets(seed: int, nodes: list[Node], interval: int, cluster_label: str
         out.append(Target(kind, path, {**labels, **extra}, node, phase, interval * 1000))
 
     for n in nodes:
-        add("cadvisor", f"/nodes/{n.name}/metrics/cadvisor",
-            {"job": "kubelet", "metrics_path": "/metrics/cadvisor", "node": n.name,
-             "instance": f"{n.name}:10250"}, n.name)
-    add("ksm", "/kube-state-metrics/metrics",
-        {"job": "kube-state-metrics", "instance": "kube-state-metrics:8080"})
+        add(
+            "cadvisor",
+            f"/nodes/{n.name}/metrics/cadvisor",
+            {
+                "job": "kubelet",
+                "metrics_path": "/metrics/cadvisor",
+                "node": n.name,
+                "instance": f"{n.name}:10250",
+            },
+            n.name,
+        )
+    add(
+        "ksm",
+        "/kube-state-metrics/metrics",
+        {"job": "kube-state-metrics", "instance": "kube-state-metrics:8080"},
+    )
     gpu_nodes = [n for n in nodes if n.gpus]
     for i, n in enumerate(gpu_nodes):
         labels = {"job": "nvidia-dcgm-exporter", "instance": f"{n.name}:9400"}
         if i == 0:  # the ServiceMonitor variant: target carries the exporter pod's own labels
-            labels.update(namespace="gpu-operator", container="nvidia-dcgm-exporter",
-                          pod=f"nvidia-dcgm-exporter-{stable_int(seed, n.name) % 10**5:05d}")
+            labels.update(
+                namespace="gpu-operator",
+                container="nvidia-dcgm-exporter",
+                pod=f"nvidia-dcgm-exporter-{stable_int(seed, n.name) % 10**5:05d}",
+            )
         add("dcgm", f"/nodes/{n.name}/dcgm/metrics", labels, n.name)
     return out
 

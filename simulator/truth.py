@@ -13,11 +13,21 @@ from datetime import UTC, datetime
 from simulator import cadvisor, dcgm
 from simulator.targets import last_scrape_before, scrape_times
 
-QUANTITIES = ("cpu_core_seconds", "cpu_request_core_seconds", "memory_byte_seconds",
-              "memory_request_byte_seconds", "gpu_seconds", "gpu_memory_mib_seconds",
-              "storage_byte_seconds", "network_rx_bytes", "network_tx_bytes")
-NET = {"network_rx_bytes": "container_network_receive_bytes_total",
-       "network_tx_bytes": "container_network_transmit_bytes_total"}
+QUANTITIES = (
+    "cpu_core_seconds",
+    "cpu_request_core_seconds",
+    "memory_byte_seconds",
+    "memory_request_byte_seconds",
+    "gpu_seconds",
+    "gpu_memory_mib_seconds",
+    "storage_byte_seconds",
+    "network_rx_bytes",
+    "network_tx_bytes",
+)
+NET = {
+    "network_rx_bytes": "container_network_receive_bytes_total",
+    "network_tx_bytes": "container_network_transmit_bytes_total",
+}
 
 
 def iso(t: int | None) -> str | None:
@@ -83,12 +93,18 @@ def _instance_truth(w: Window, node: str, inst) -> dict:
     cpu, ws = inst.levels("cpu"), inst.levels("ws")
     key = ("cadvisor", node)
     return {
-        "id": inst.id, "restart": inst.restart, "start": iso(inst.start), "end": iso(inst.end),
-        "cpu_core_seconds": _q(cpu.integral(lo * 1000, hi * 1000) / 1e6,
-                               w.counter_observed(key, cpu, inst.start * 1000, inst.start,
-                                                  inst.end, 1e6)),
-        "memory_byte_seconds": _q(ws.integral(lo * 1000, hi * 1000) / 1000,
-                                  w.gauge_observed(key, ws.at, inst.start, inst.end)),
+        "id": inst.id,
+        "restart": inst.restart,
+        "start": iso(inst.start),
+        "end": iso(inst.end),
+        "cpu_core_seconds": _q(
+            cpu.integral(lo * 1000, hi * 1000) / 1e6,
+            w.counter_observed(key, cpu, inst.start * 1000, inst.start, inst.end, 1e6),
+        ),
+        "memory_byte_seconds": _q(
+            ws.integral(lo * 1000, hi * 1000) / 1000,
+            w.gauge_observed(key, ws.at, inst.start, inst.end),
+        ),
     }
 
 
@@ -99,28 +115,38 @@ def _network(w: Window, pod, node, family: str) -> dict:
         lv, origin = node.levels(q, lo_l * 20, hi_l * 20), node.boot * 1000
     else:
         lv, origin = pod.levels(q, lo_l, hi_l), pod.running * 1000
-    return _q(lv.integral(lo * 1000, hi * 1000) / 1000 if lo < hi else 0,
-              w.counter_observed(("cadvisor", pod.node), lv, origin, pod.running,
-                                 pod.completed, 1000))
+    return _q(
+        lv.integral(lo * 1000, hi * 1000) / 1000 if lo < hi else 0,
+        w.counter_observed(("cadvisor", pod.node), lv, origin, pod.running, pod.completed, 1000),
+    )
 
 
 def _pod_truth(w: Window, pod) -> dict:
     node = w.cluster.node_by_name[pod.node]
     quantities = {q: _q() for q in QUANTITIES if q != "storage_byte_seconds"}
     end_active = pod.completed if pod.completed is not None else pod.deleted
-    lo, hi = _clip(pod.created, end_active, w.a, w.b)
-    active = max(0, hi - lo)  # Pending + Running: what kube_pod_status_phase ACTIVE selects
+    # Requests and GPUs are billed while the pod runs, from its first container's start: not
+    # while it is Pending (pulling images), not after it completed although
+    # kube-state-metrics still exports its requests.
+    first_start = min((i.start for c in pod.containers for i in c.instances), default=pod.running)
+    lo, hi = _clip(first_start, end_active, w.a, w.b)
+    active = max(0, hi - lo)
     containers = []
     for c in pod.containers:
-        insts = [_instance_truth(w, pod.node, i) for i in c.instances
-                 if i.start < w.b and (i.end is None or i.end > w.a)]
+        insts = [
+            _instance_truth(w, pod.node, i)
+            for i in c.instances
+            if i.start < w.b and (i.end is None or i.end > w.a)
+        ]
         for it in insts:
             for q in ("cpu_core_seconds", "memory_byte_seconds"):
                 quantities[q]["real"] += it[q]["real"]
                 quantities[q]["observed"] += it[q]["observed"]
-        for res, q in (("cpu", "cpu_request_core_seconds"),
-                       ("memory", "memory_request_byte_seconds"),
-                       ("nvidia_com_gpu", "gpu_seconds")):
+        for res, q in (
+            ("cpu", "cpu_request_core_seconds"),
+            ("memory", "memory_request_byte_seconds"),
+            ("nvidia_com_gpu", "gpu_seconds"),
+        ):
             v = c.requests.get(res, 0) * active
             quantities[q] = _q(quantities[q]["real"] + v, quantities[q]["observed"] + v)
         for g in c.gpus:
@@ -130,12 +156,29 @@ def _pod_truth(w: Window, pod) -> dict:
             obs = w.gauge_observed(("dcgm", pod.node), fb.at, pod.running, pod.completed)
             quantities["gpu_memory_mib_seconds"]["real"] += real
             quantities["gpu_memory_mib_seconds"]["observed"] += obs
-        containers.append({"name": c.name, "image": c.image, "requests": c.requests,
-                           "limits": c.limits, "gpus": c.gpus, "instances": insts})
-    out = {"name": pod.name, "uid": pod.uid, "node": pod.node, "host_network": pod.host_network,
-           "created": iso(pod.created), "pending": iso(pod.created), "running": iso(pod.running),
-           "completed": iso(pod.completed), "deleted": iso(pod.deleted),
-           "final_phase": pod.final_phase, "containers": containers}
+        containers.append(
+            {
+                "name": c.name,
+                "image": c.image,
+                "requests": c.requests,
+                "limits": c.limits,
+                "gpus": c.gpus,
+                "instances": insts,
+            }
+        )
+    out = {
+        "name": pod.name,
+        "uid": pod.uid,
+        "node": pod.node,
+        "host_network": pod.host_network,
+        "created": iso(pod.created),
+        "pending": iso(pod.created),
+        "running": iso(pod.running),
+        "completed": iso(pod.completed),
+        "deleted": iso(pod.deleted),
+        "final_phase": pod.final_phase,
+        "containers": containers,
+    }
     for q, family in NET.items():
         traffic = _network(w, pod, node, family)
         if pod.host_network:  # whole-node traffic: reported, never billed
@@ -169,20 +212,36 @@ def compute_truth(cluster, a: int, b: int) -> dict:
     pods, pvcs = cluster.objects(a, b)
     ns_info = {n.name: n.cost_center for n in cluster.namespaces}
     jobs: dict[tuple, dict] = {}
-    for pod in sorted(pods, key=lambda p: (p.namespace, p.workload.kind, p.workload.name,
-                                           p.created, p.name)):
+    for pod in sorted(
+        pods, key=lambda p: (p.namespace, p.workload.kind, p.workload.name, p.created, p.name)
+    ):
         wl = pod.workload
-        job = jobs.setdefault((wl.namespace, wl.kind, wl.name), {
-            "cluster": cluster.cluster_label, "namespace": wl.namespace, "kind": wl.kind,
-            "name": wl.name, "parent_kind": wl.parent_kind, "parent_name": wl.parent_name,
-            "cost_center": ns_info[wl.namespace], "account": ns_info[wl.namespace] or "unassigned",
-            "pods": [], "quantities": {}})
+        job = jobs.setdefault(
+            (wl.namespace, wl.kind, wl.name),
+            {
+                "cluster": cluster.cluster_label,
+                "namespace": wl.namespace,
+                "kind": wl.kind,
+                "name": wl.name,
+                "parent_kind": wl.parent_kind,
+                "parent_name": wl.parent_name,
+                "cost_center": ns_info[wl.namespace],
+                "account": ns_info[wl.namespace] or "unassigned",
+                "pods": [],
+                "quantities": {},
+            },
+        )
         pt = _pod_truth(w, pod)
         job["pods"].append(pt)
         _add(job["quantities"], pt["quantities"])
-    namespaces = {n.name: {"cost_center": n.cost_center, "account": n.cost_center or "unassigned",
-                           "quantities": {q: _q() for q in QUANTITIES}}
-                  for n in cluster.namespaces}
+    namespaces = {
+        n.name: {
+            "cost_center": n.cost_center,
+            "account": n.cost_center or "unassigned",
+            "quantities": {q: _q() for q in QUANTITIES},
+        }
+        for n in cluster.namespaces
+    }
     for job in jobs.values():
         job["quantities"].setdefault("storage_byte_seconds", _q())
         _finish(job["quantities"])
@@ -191,26 +250,47 @@ def compute_truth(cluster, a: int, b: int) -> dict:
     for v in sorted(pvcs, key=lambda v: (v.namespace, v.name, v.created)):
         lo, hi = _clip(v.created, v.deleted, a, b)
         q = {"storage_byte_seconds": _q(v.storage * max(0, hi - lo), v.storage * max(0, hi - lo))}
-        pvc_items.append({"cluster": cluster.cluster_label, "namespace": v.namespace,
-                          "name": v.name, "storage_bytes": v.storage, "storage_class":
-                          v.storage_class, "volume": v.volume, "workload": v.workload,
-                          "created": iso(v.created), "deleted": iso(v.deleted),
-                          "cost_center": ns_info[v.namespace],
-                          "account": ns_info[v.namespace] or "unassigned",
-                          "quantities": _finish(q)})
+        pvc_items.append(
+            {
+                "cluster": cluster.cluster_label,
+                "namespace": v.namespace,
+                "name": v.name,
+                "storage_bytes": v.storage,
+                "storage_class": v.storage_class,
+                "volume": v.volume,
+                "workload": v.workload,
+                "created": iso(v.created),
+                "deleted": iso(v.deleted),
+                "cost_center": ns_info[v.namespace],
+                "account": ns_info[v.namespace] or "unassigned",
+                "quantities": _finish(q),
+            }
+        )
         _add(namespaces[v.namespace]["quantities"], q)
     totals: dict = {}
     for ns in namespaces.values():
         _finish(ns["quantities"])
         _add(totals, ns["quantities"])
-    gaps = [{"node": t.node, "start": iso(g0 // 1000), "end": iso(g1 // 1000)}
-            for (kind, _), (t, gs) in w.targets.items() if kind == "cadvisor"
-            for g0, g1 in gs if g0 < b * 1000 and g1 > a * 1000]
+    gaps = [
+        {"node": t.node, "start": iso(g0 // 1000), "end": iso(g1 // 1000)}
+        for (kind, _), (t, gs) in w.targets.items()
+        if kind == "cadvisor"
+        for g0, g1 in gs
+        if g0 < b * 1000 and g1 > a * 1000
+    ]
     return {
-        "window": {"start": iso(a), "end": iso(b)}, "cluster": cluster.cluster_label,
-        "parameters": {"seed": cluster.seed, "nodes": [n.name for n in cluster.nodes],
-                       "flavour": cluster.flavour, "scrape_interval": cluster.scrape_interval,
-                       "jobs_per_hour": cluster.jobs_per_hour},
-        "scrape_gaps": gaps, "jobs": list(jobs.values()), "pvcs": pvc_items,
-        "namespaces": namespaces, "totals": _finish(totals),
+        "window": {"start": iso(a), "end": iso(b)},
+        "cluster": cluster.cluster_label,
+        "parameters": {
+            "seed": cluster.seed,
+            "nodes": [n.name for n in cluster.nodes],
+            "flavour": cluster.flavour,
+            "scrape_interval": cluster.scrape_interval,
+            "jobs_per_hour": cluster.jobs_per_hour,
+        },
+        "scrape_gaps": gaps,
+        "jobs": list(jobs.values()),
+        "pvcs": pvc_items,
+        "namespaces": namespaces,
+        "totals": _finish(totals),
     }

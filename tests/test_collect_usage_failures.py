@@ -69,7 +69,7 @@ def totals() -> dict:
 
 
 def test_a_prometheus_lost_mid_run_fails_cleanly_and_the_next_run_completes(
-    prometheus_settings, usage_window, cluster
+    db, prometheus_settings, usage_window, cluster
 ):
     settings = prometheus_settings
     settings.PROMETHEUS_RETRIES = 1

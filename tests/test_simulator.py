@@ -89,10 +89,15 @@ def test_different_seed_gives_different_history_and_truth():
     assert Cluster(seed=3).truth(START, end) != Cluster(seed=4).truth(START, end)
 
 
-def test_splitting_a_window_gives_the_same_samples_as_the_whole_window(cluster):
-    mid, end = START + timedelta(minutes=7), START + timedelta(minutes=13)
-    whole = samples_by_series(history_text(cluster, START, end))
-    first = samples_by_series(history_text(cluster, START, mid))
+@pytest.mark.parametrize(
+    "start",
+    [START, datetime(2024, 5, 1, 23, 53, tzinfo=UTC)],
+    ids=["inside-a-day", "across-midnight"],
+)
+def test_splitting_a_window_gives_the_same_samples_as_the_whole_window(cluster, start):
+    mid, end = start + timedelta(minutes=7), start + timedelta(minutes=13)
+    whole = samples_by_series(history_text(cluster, start, end))
+    first = samples_by_series(history_text(cluster, start, mid))
     second = samples_by_series(history_text(cluster, mid, end))
     joined = {k: first.get(k, []) + second.get(k, []) for k in set(first) | set(second)}
     assert joined == whole

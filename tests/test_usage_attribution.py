@@ -1,5 +1,6 @@
 """Per-pod arithmetic of collection and the owner of each pod: pure functions."""
 
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -97,8 +98,8 @@ def test_a_host_network_pod_is_billed_cpu_but_not_network():
     hour.pods[("lab", "agent", "u")] = PodFacts(
         "lab", "agent", "u", seen_running=True, running_at_end=True, host_network=True
     )
-    hour.counters["cpu_core_seconds"][("lab", "agent")] = 12.0
-    hour.counters["network_rx_bytes"][("lab", "agent")] = 1e9
+    hour.counters["cpu_core_seconds"][("lab", "agent")] = [12.0]
+    hour.counters["network_rx_bytes"][("lab", "agent")] = [1e9]
     usage = usage_by_job(HOUR, hour, 30)
     quantities = usage[("lab", "Pod", "agent")].quantities
     assert quantities["cpu_core_seconds"] == 12.0
@@ -107,7 +108,19 @@ def test_a_host_network_pod_is_billed_cpu_but_not_network():
 
 def test_usage_of_a_pod_unknown_to_kube_state_metrics_is_kept_on_the_pod():
     hour = Hour()
-    hour.counters["cpu_core_seconds"][("lab", "ghost")] = 5.0
+    hour.counters["cpu_core_seconds"][("lab", "ghost")] = [2.0, 3.0]
     assert usage_by_job(HOUR, hour, 30)[("lab", "Pod", "ghost")].quantities[
         "cpu_core_seconds"
     ] == pytest.approx(5.0)
+
+
+def test_job_totals_do_not_depend_on_the_order_of_their_parts():
+    parts = [0.1, 1e16, 0.2, -1e16, 701.110642, 1e-9]
+    first, second = Hour(), Hour()
+    first.counters["cpu_core_seconds"][("lab", "p")] = parts
+    second.counters["cpu_core_seconds"][("lab", "p")] = parts[::-1]
+    totals = [
+        usage_by_job(HOUR, hour, 30)[("lab", "Pod", "p")].quantities["cpu_core_seconds"]
+        for hour in (first, second)
+    ]
+    assert totals[0] == totals[1] == math.fsum(parts)
