@@ -28,8 +28,13 @@ SIZES = [  # (nodes, gpu_nodes, jobs_per_hour)
 def containers(cluster: Cluster, a: int, b: int) -> int:
     """Container instances that run at some point of [a, b)."""
     pods, _ = cluster.objects(a, b)
-    return sum(1 for p in pods for c in p.containers for i in c.instances
-               if i.start < b and (i.end is None or i.end > a))
+    return sum(
+        1
+        for p in pods
+        for c in p.containers
+        for i in c.instances
+        if i.start < b and (i.end is None or i.end > a)
+    )
 
 
 def main() -> None:
@@ -39,8 +44,10 @@ def main() -> None:
     args = p.parse_args()
     start = datetime(2024, 5, 1, tzinfo=UTC)
     end = start + timedelta(hours=args.hours)
-    print(f"{'nodes':>5} {'jobs/h':>6} {'containers':>10} {'series':>8} {'samples':>10} "
-          f"{'seconds':>8} {'MB':>8}")
+    print(
+        f"{'nodes':>5} {'jobs/h':>6} {'containers':>10} {'series':>8} {'samples':>10} "
+        f"{'seconds':>8} {'MB':>8}"
+    )
     for nodes, gpu_nodes, jph in SIZES:
         times, stats = [], {}
         for _ in range(args.runs):
@@ -50,9 +57,12 @@ def main() -> None:
                 stats = cluster.history(start, end, fh.name)
                 times.append(time.perf_counter() - t0)
         n = containers(cluster, int(start.timestamp()), int(end.timestamp()))
-        print(f"{nodes + gpu_nodes:>5} {jph:>6} {n:>10} {stats['series']:>8} "
-              f"{stats['samples']:>10} {statistics.median(times):>8.1f} "
-              f"{stats['bytes'] / 1e6:>8.0f}", flush=True)
+        print(
+            f"{nodes + gpu_nodes:>5} {jph:>6} {n:>10} {stats['series']:>8} "
+            f"{stats['samples']:>10} {statistics.median(times):>8.1f} "
+            f"{stats['bytes'] / 1e6:>8.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ so completed Job pods keep exporting info, phase and requests/limits until their
 from bisect import bisect_left
 
 from simulator.model import PVC, Namespace, Node, Pod
+from simulator.pods import BACKOFF
 
 GI = 1024**3
 PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
@@ -160,7 +161,9 @@ def _last_terminated(pod: Pod, ids: dict, times, i0: int, i1: int):
     KSM reads it from the container's lastState, which stays set until the pod is deleted.
     """
     for c in pod.containers:
-        ends = [inst.end for inst in c.instances[:-1] if inst.end is not None]
+        # A restart follows its crash by the backoff; derived from the restarted instance,
+        # the previous end does not depend on which instances the window lists.
+        ends = [inst.start - BACKOFF for inst in c.instances if inst.restart > 0]
         if not ends:
             continue
         j0 = max(i0, bisect_left(times, ends[0] * 1000))
