@@ -61,11 +61,17 @@ def scrape_configs(port: int, sim_args: list[str]) -> str:
     ).stdout
 
 
-def start_web(port: int, prometheus_url: str) -> subprocess.Popen:
+def start_web(port: int, prometheus_url: str, start: datetime, end: datetime) -> subprocess.Popen:
+    """Migrate, create the demo user, collect the history's usage, and serve."""
     env = {**os.environ, "PROMETHEUS_URL": prometheus_url, "DJANGO_DEBUG": "True"}
     manage = [sys.executable, str(REPO_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)
     subprocess.run([*manage, "shell", "-c", ensure_demo_user_code()], env=env, check=True)
+    first = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    last = end.replace(minute=0, second=0, microsecond=0)
+    say(f"collecting usage per job for {first:%Y-%m-%d %H:00} to {last:%H:00} UTC")
+    collect = ["collect_usage", "--start", first.isoformat(), "--end", last.isoformat()]
+    subprocess.run([*manage, *collect], env=env, check=True)
     return subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{port}"], env=env)
 
 
@@ -92,17 +98,17 @@ def main(argv=None) -> int:
         start, end = history_window(args.hours, datetime.now(UTC), args.scrape_interval)
         say(
             f"backfilling {args.hours} h of simulated history ({start:%Y-%m-%d %H:%M} to "
-            f"{end:%H:%M} UTC) into Prometheus; this takes a minute"
+            f"{end:%H:%M} UTC) into Prometheus; this takes a few minutes"
         )
-        load_history(prometheus, start, end, sim_args, args.scrape_interval)
+        load_history(prometheus, start, end, sim_args, args.scrape_interval, say)
         prometheus.start()
-        web = start_web(args.web_port, prometheus.url)
+        web = start_web(args.web_port, prometheus.url, start, end)
         processes.append(web)
         say(f"Prometheus:   {prometheus.url}")
         say(f"Simulator:    http://127.0.0.1:{sim_port}/  (live exporters)")
         say(
             f"Web app:      http://127.0.0.1:{args.web_port}/  (user {DEMO_USER}, "
-            f"password {DEMO_USER})"
+            f"password {DEMO_USER}; log in at /admin/, then /api/v1/usage?group_by=job)"
         )
         say("Ctrl-C stops everything")
         web.wait()

@@ -184,9 +184,14 @@ def load_history(
     end: datetime,
     simulator_args: list[str],
     scrape_interval: int,
+    progress=lambda step: None,
 ) -> None:
-    """Steps 1 to 3 of the module docstring; leaves the server stopped."""
+    """Run steps 1 to 3 of the module docstring, telling `progress` of each.
+
+    The server is left stopped.
+    """
     history = server.workdir / "history.om"
+    progress("generating the simulated history")
     run(
         simulator_command(
             "history",
@@ -200,10 +205,12 @@ def load_history(
         ),
         server.log,
     )
+    progress("importing it into TSDB blocks (promtool)")
     server.import_openmetrics(history)
     history.unlink()
     server.start()
     try:
+        progress("recording the project's rules over it (promtool)")
         server.record_rules(start, end, scrape_interval)
     finally:
         server.stop()

@@ -91,8 +91,8 @@ def test_usage_answers_in_a_fixed_number_of_queries(api_client, usage, django_as
 def test_bad_parameters_get_a_400_naming_them(api_client, usage, params, parameter):
     answer = get(api_client, **params)
     assert answer.status_code == 400
-    assert answer.json()["parameter"] == parameter
-    assert parameter in answer.json()["error"]
+    assert answer.json()["param"] == parameter
+    assert parameter in answer.json()["detail"]
 
 
 def test_usage_needs_authentication(usage):

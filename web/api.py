@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from billing.hours import floor_hour
 from billing.models import QUANTITIES, HourlyUsage
+from promadapter.params import ParamError, parse_time
 
 GROUPS = {
     "cluster": {"cluster": F("job__cluster__name")},
@@ -30,28 +31,16 @@ GROUPS = {
 FILTERS = {"account": "account__name", "namespace": "job__namespace", "job": "job__name"}
 
 
-class BadParameter(ValueError):
-    def __init__(self, name: str, reason: str):
-        super().__init__(f"{name}: {reason}")
-        self.name, self.reason = name, reason
-
-
-def parse_time(params, name: str, default: datetime) -> datetime:
+def time_param(params, name: str, default: datetime) -> datetime:
     value = params.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadParameter(name, f"{value!r} is not an ISO 8601 date or time") from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return parse_time(name, value) if value else default
 
 
 def parse_groups(params) -> list[str]:
     groups = [g.strip() for g in params.get("group_by", "job").split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown or not groups:
-        raise BadParameter(
+        raise ParamError(
             "group_by", f"unknown group {', '.join(unknown) or '(empty)'}; use {', '.join(GROUPS)}"
         )
     return list(dict.fromkeys(groups))
@@ -88,13 +77,13 @@ def usage(request):
     """Usage per group over [start, end): the quantities of DESIGN.md "What is billed"."""
     params = request.query_params
     try:
-        end = parse_time(params, "end", floor_hour(timezone.now()))
-        start = parse_time(params, "start", end - timedelta(days=1))
+        end = time_param(params, "end", floor_hour(timezone.now()))
+        start = time_param(params, "start", end - timedelta(days=1))
         if start >= end:
-            raise BadParameter("start", "must be before end")
+            raise ParamError("start", "must be before end")
         groups = parse_groups(params)
-    except BadParameter as e:
-        return Response({"error": str(e), "parameter": e.name}, status=400)
+    except ParamError as e:
+        return Response({"detail": str(e), "param": e.param, "reason": e.reason}, status=400)
     filters = {FILTERS[name]: params[name] for name in FILTERS if params.get(name)}
     return Response(
         {
