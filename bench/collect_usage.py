@@ -10,6 +10,7 @@ counters) would have billed for CPU and network.
 """
 
 import argparse
+import io
 import math
 import os
 import statistics
@@ -66,7 +67,7 @@ def main():
     end = start + timedelta(hours=args.hours)
     server = PrometheusServer(workdir)
     began = time.monotonic()
-    load_history(server, start - timedelta(hours=1), end, ["--seed", str(SEED)], INTERVAL)
+    load_history(server, start - timedelta(hours=1), end, [["--seed", str(SEED)]], INTERVAL)
     server.start()
     print(f"history loaded in {time.monotonic() - began:.0f} s", flush=True)
     try:
@@ -87,7 +88,10 @@ def report(args, server, cluster, start, end):
     for _ in range(args.runs):
         began = time.monotonic()
         call_command(
-            "collect_usage", start=start.isoformat(), end=end.isoformat(), stdout=open(os.devnull, "w")
+            "collect_usage",
+            start=start.isoformat(),
+            end=end.isoformat(),
+            stdout=io.StringIO(),
         )
         seconds.append(time.monotonic() - began)
     run = CollectionRun.objects.latest("started_at")
@@ -99,8 +103,10 @@ def report(args, server, cluster, start, end):
     truth = cluster.truth(start, end)["totals"]
     totals = HourlyUsage.objects.aggregate(**{q: Sum(q) for q in QUANTITIES})
     client = PrometheusClient(server.url)
-    print("\n| quantity | collected | truth observed | truth real | collected vs observed |"
-          " collected vs real | naive increase() vs observed |")
+    print(
+        "\n| quantity | collected | truth observed | truth real | collected vs observed |"
+        " collected vs real | naive increase() vs observed |"
+    )
     print("|---|---|---|---|---|---|---|")
     for q in QUANTITIES:
         got, obs, real = totals[q], truth[q]["observed"], truth[q]["real"]

@@ -170,8 +170,9 @@ class UsageQueries:
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")
         return f"max by (namespace, persistentvolumeclaim) (count_over_time({s}[{self.hour}]))"
 
-    def clusters(self) -> str:
-        return "count by (cluster) (kube_node_status_capacity)"
+    def clusters(self, seconds: int) -> str:
+        """The values of the `cluster` label seen in the last `seconds` (none: one cluster)."""
+        return f"count by (cluster) (max_over_time(kube_node_status_capacity[{seconds}s]))"
 
 
 def exact_selector(metric_labels: dict[str, str]) -> str:

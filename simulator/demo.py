@@ -100,7 +100,7 @@ def main(argv=None) -> int:
             f"backfilling {args.hours} h of simulated history ({start:%Y-%m-%d %H:%M} to "
             f"{end:%H:%M} UTC) into Prometheus; this takes a few minutes"
         )
-        load_history(prometheus, start, end, sim_args, args.scrape_interval, say)
+        load_history(prometheus, start, end, [sim_args], args.scrape_interval, say)
         prometheus.start()
         web = start_web(args.web_port, prometheus.url, start, end)
         processes.append(web)

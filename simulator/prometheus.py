@@ -182,32 +182,26 @@ def load_history(
     server: PrometheusServer,
     start: datetime,
     end: datetime,
-    simulator_args: list[str],
+    simulators: list[list[str]],
     scrape_interval: int,
     progress=lambda step: None,
 ) -> None:
     """Run steps 1 to 3 of the module docstring, telling `progress` of each.
 
-    The server is left stopped.
+    `simulators` holds the arguments of one or more simulated clusters (give each its own
+    --cluster-label when there are several). The server is left stopped.
     """
     history = server.workdir / "history.om"
-    progress("generating the simulated history")
-    run(
-        simulator_command(
-            "history",
-            "--start",
-            start.isoformat(),
-            "--end",
-            end.isoformat(),
-            "--out",
-            str(history),
-            *simulator_args,
-        ),
-        server.log,
-    )
-    progress("importing it into TSDB blocks (promtool)")
-    server.import_openmetrics(history)
-    history.unlink()
+    for simulator_args in simulators:
+        progress("generating the simulated history")
+        window = ["--start", start.isoformat(), "--end", end.isoformat()]
+        run(
+            simulator_command("history", *window, "--out", str(history), *simulator_args),
+            server.log,
+        )
+        progress("importing it into TSDB blocks (promtool)")
+        server.import_openmetrics(history)
+        history.unlink()
     server.start()
     try:
         progress("recording the project's rules over it (promtool)")

@@ -11,7 +11,7 @@ the real ones because KSM start/completion times are exact.
 from datetime import UTC, datetime
 
 from simulator import cadvisor, dcgm
-from simulator.targets import last_scrape_before, scrape_times
+from simulator.targets import last_scrape_before
 
 QUANTITIES = (
     "cpu_core_seconds",
@@ -71,16 +71,22 @@ class Window:
         v_prev = (lv.prefix(prev) - p0) / 1e6 if div == 1e6 else (lv.prefix(prev) - p0) // div
         return v_last - v_prev
 
-    def gauge_observed(self, key, value_at, s: int, e: int | None) -> float:
-        """Step integral (value x seconds) of the samples of a gauge series living [s, e)."""
+    def gauge_observed(self, key, lv, s: int, e: int | None) -> float:
+        """Integral (value x seconds) of a gauge series living [s, e) while it was watched.
+
+        What happened during a scrape gap of its target is what no scraper could see; the
+        rest is observable, as the samples tell it to an estimator that knows when the
+        series lived.
+        """
         target, gaps = self.targets[key]
         lo, hi = _clip(s, e, self.a, self.b)
         if lo >= hi:
             return 0
-        end_ms = self.b * 1000
-        total = 0
-        for t in scrape_times(target, lo * 1000, hi * 1000, gaps):
-            total += value_at(t) * min(target.interval_ms, end_ms - t)
+        total = lv.integral(lo * 1000, hi * 1000)
+        for g0, g1 in gaps:
+            a, b = max(g0, lo * 1000), min(g1, hi * 1000)
+            if a < b:
+                total -= lv.integral(a, b)
         return total / 1000
 
 
@@ -103,7 +109,7 @@ def _instance_truth(w: Window, node: str, inst) -> dict:
         ),
         "memory_byte_seconds": _q(
             ws.integral(lo * 1000, hi * 1000) / 1000,
-            w.gauge_observed(key, ws.at, inst.start, inst.end),
+            w.gauge_observed(key, ws, inst.start, inst.end),
         ),
     }
 
@@ -153,7 +159,7 @@ def _pod_truth(w: Window, pod) -> dict:
             fb = dcgm.fb_levels(pod, g)
             glo, ghi = _clip(pod.running, pod.completed, w.a, w.b)
             real = fb.integral(glo * 1000, ghi * 1000) / 1000 if glo < ghi else 0
-            obs = w.gauge_observed(("dcgm", pod.node), fb.at, pod.running, pod.completed)
+            obs = w.gauge_observed(("dcgm", pod.node), fb, pod.running, pod.completed)
             quantities["gpu_memory_mib_seconds"]["real"] += real
             quantities["gpu_memory_mib_seconds"]["observed"] += obs
         containers.append(

@@ -22,6 +22,14 @@ SCRAPE_INTERVAL = 30
 HISTORY_WINDOW = (datetime(2026, 3, 2, 5, tzinfo=UTC), datetime(2026, 3, 2, 12, tzinfo=UTC))
 USAGE_WINDOW = (datetime(2026, 3, 2, 6, tzinfo=UTC), datetime(2026, 3, 2, 12, tzinfo=UTC))
 SIMULATOR_ARGS = ["--seed", str(SEED), "--scrape-interval", str(SCRAPE_INTERVAL)]
+# A second, smaller cluster in the same Prometheus: the docker/CRI-O flavour of cAdvisor
+# (infra container "POD", per-container filesystem metrics), its series labelled cluster=.
+DOCKER_CLUSTER = "docker-lab"
+DOCKER_ARGS = [
+    *("--seed", "11", "--nodes", "2", "--gpu-nodes", "0", "--jobs-per-hour", "8"),
+    *("--flavour", "docker", "--cluster-label", DOCKER_CLUSTER),
+    *("--scrape-interval", str(SCRAPE_INTERVAL)),
+]
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
@@ -37,6 +45,19 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
 @pytest.fixture(scope="session")
 def cluster():
     return Cluster(seed=SEED, scrape_interval=SCRAPE_INTERVAL)
+
+
+@pytest.fixture(scope="session")
+def docker_cluster():
+    return Cluster(
+        seed=11,
+        nodes=2,
+        gpu_nodes=0,
+        jobs_per_hour=8,
+        flavour="docker",
+        cluster_label=DOCKER_CLUSTER,
+        scrape_interval=SCRAPE_INTERVAL,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +98,11 @@ def live_simulator():
 
 @pytest.fixture(scope="session")
 def prometheus(tmp_path_factory, live_simulator):
-    """A real Prometheus with the history of HISTORY_WINDOW and a live scrape."""
+    """A real Prometheus with the history of HISTORY_WINDOW and a live scrape.
+
+    It holds two simulated clusters: `cluster` (containerd, series without a cluster
+    label, as in a single-cluster Prometheus) and `docker_cluster` (cluster="docker-lab").
+    """
     server = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
     port = live_simulator.rsplit(":", 1)[1]
     scrape = subprocess.run(
@@ -87,7 +112,7 @@ def prometheus(tmp_path_factory, live_simulator):
         check=True,
     ).stdout
     server.write_config(scrape, SCRAPE_INTERVAL)
-    load_history(server, *HISTORY_WINDOW, SIMULATOR_ARGS, SCRAPE_INTERVAL)
+    load_history(server, *HISTORY_WINDOW, [SIMULATOR_ARGS, DOCKER_ARGS], SCRAPE_INTERVAL)
     server.start()
     try:
         yield server

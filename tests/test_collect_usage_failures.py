@@ -78,7 +78,9 @@ def test_a_prometheus_lost_mid_run_fails_cleanly_and_the_next_run_completes(
     with DyingProxy(settings.PROMETHEUS_URL, answers=40) as proxy:
         prometheus_url, settings.PROMETHEUS_URL = settings.PROMETHEUS_URL, proxy.url
         with pytest.raises(CommandError, match="Prometheus failed: .*unreachable"):
-            call_command("collect_usage", start=start.isoformat(), end=end.isoformat())
+            call_command(
+                "collect_usage", start=start.isoformat(), end=end.isoformat(), cluster="default"
+            )
 
     # It should have written the first chunk's two hours, whole, and nothing after them.
     assert sorted(h.hour.hour for h in CollectedHour.objects.all()) == [6, 7]
@@ -89,11 +91,11 @@ def test_a_prometheus_lost_mid_run_fails_cleanly_and_the_next_run_completes(
 
     # The next plain run goes on from the last collected hour and completes the window.
     settings.PROMETHEUS_URL = prometheus_url
-    call_command("collect_usage", end=end.isoformat())
+    call_command("collect_usage", end=end.isoformat(), cluster="default")
     assert CollectedHour.objects.count() == 6
     resumed = totals()
     HourlyUsage.objects.all().delete()
-    call_command("collect_usage", start=start.isoformat(), end=end.isoformat())
+    call_command("collect_usage", start=start.isoformat(), end=end.isoformat(), cluster="default")
     assert totals() == resumed
 
     observed = sum(

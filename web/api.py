@@ -28,7 +28,12 @@ GROUPS = {
     "day": {"day": TruncDay("hour", tzinfo=UTC)},
     "hour": {"hour_start": F("hour")},
 }
-FILTERS = {"account": "account__name", "namespace": "job__namespace", "job": "job__name"}
+FILTERS = {
+    "cluster": "job__cluster__name",
+    "account": "account__name",
+    "namespace": "job__namespace",
+    "job": "job__name",
+}
 
 
 def time_param(params, name: str, default: datetime) -> datetime:

@@ -71,19 +71,29 @@ class Command(BaseCommand):
         client = PrometheusClient()
         try:
             major = prometheus_major(client)
-            clusters = self.clusters(client, options["cluster"])
+            clusters = self.clusters(client, options)
             for name, matcher in clusters:
                 self.collect_cluster(client, name, matcher, major, options)
         except PrometheusError as e:
             raise CommandError(f"Prometheus failed: {e.detail}") from None
 
-    def clusters(self, client, only: str | None) -> list[tuple[str, str | None]]:
-        """Return (name, cluster label matcher) of each cluster to collect."""
-        labelled = sorted(
-            {s["metric"].get("cluster", "") for s in client.query(UsageQueries("1h").clusters())}
-            - {""}
-        )
-        found = [(c, c) for c in labelled] or [(settings.KUBEMON_CLUSTER, None)]
+    def clusters(self, client, options) -> list[tuple[str, str | None]]:
+        """Return (name, `cluster` label matcher) of each cluster to collect.
+
+        Series without a `cluster` label belong to KUBEMON_CLUSTER; when other series carry
+        one, those are told apart by matching cluster="".
+        """
+        now = timezone.now()
+        first = timedelta(hours=settings.KUBEMON_COLLECT_FIRST_HOURS)
+        start = parse_hour(options["start"], "--start") if options["start"] else now - first
+        end = parse_hour(options["end"], "--end") if options["end"] else now
+        seconds = max(3600, int((end - start).total_seconds()))
+        answer = client.query(UsageQueries("1h").clusters(seconds), at=end)
+        names = {series["metric"].get("cluster", "") for series in answer}
+        found = [(name, name) for name in sorted(names - {""})]
+        if "" in names or not found:
+            found.insert(0, (settings.KUBEMON_CLUSTER, "" if found else None))
+        only = options["cluster"]
         if only is None:
             return found
         chosen = [c for c in found if c[0] == only]
