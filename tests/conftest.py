@@ -14,6 +14,7 @@ import pytest
 
 from simulator import Cluster
 from simulator.prometheus import PrometheusServer, free_port, load_history, simulator_command
+from tests import edge_cluster
 
 SEED = 7
 SCRAPE_INTERVAL = 30
@@ -101,7 +102,8 @@ def prometheus(tmp_path_factory, live_simulator):
     """A real Prometheus with the history of HISTORY_WINDOW and a live scrape.
 
     It holds two simulated clusters: `cluster` (containerd, series without a cluster
-    label, as in a single-cluster Prometheus) and `docker_cluster` (cluster="docker-lab").
+    label, as in a single-cluster Prometheus) and `docker_cluster` (cluster="docker-lab"),
+    and the hand-made cluster of tests/edge_cluster.py (cluster="edge-lab").
     """
     server = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
     port = live_simulator.rsplit(":", 1)[1]
@@ -112,6 +114,9 @@ def prometheus(tmp_path_factory, live_simulator):
         check=True,
     ).stdout
     server.write_config(scrape, SCRAPE_INTERVAL)
+    edge = server.workdir / "edge.om"
+    edge.write_text(edge_cluster.openmetrics())
+    server.import_openmetrics(edge)
     load_history(server, *HISTORY_WINDOW, [SIMULATOR_ARGS, DOCKER_ARGS], SCRAPE_INTERVAL)
     server.start()
     try:
