@@ -44,9 +44,11 @@ class Metric:
     # True where some runtimes do not expose the source (filesystem under containerd).
     optional: bool = False
 
-    def promql(self, filters: dict[str, str]) -> str:
-        """Return the PromQL selector for the request's validated filters."""
-        return filters_selector(self.record, self.fixed, filters)
+    def promql(
+        self, filters: dict[str, str], cluster: str | None = None, home_cluster: str = "default"
+    ) -> str:
+        """Return the PromQL selector for the request's validated filters, in cluster (or all)."""
+        return filters_selector(self.record, self.fixed, filters, cluster, home_cluster)
 
     @property
     def template(self) -> str:
@@ -326,5 +328,6 @@ METRICS: tuple[Metric, ...] = (
 )
 
 BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
-# Labels the catalog itself fixes; they say nothing new in a response.
+# Labels the catalog itself fixes; they say nothing new in a response. `cluster` stays visible:
+# without the `cluster` parameter the series of every cluster come back, and it tells them apart.
 HIDDEN_LABELS = frozenset({"__name__", "resource", "unit", "failure_type"})

@@ -41,6 +41,8 @@ class MetricQuery:
     step: float
     limit: int | None
     csv: bool
+    # None: every cluster; else one cluster's series (checked, not yet a matcher).
+    cluster: str | None = None
 
     @property
     def steps(self) -> int:
@@ -95,6 +97,16 @@ def parse_filters(metric: Metric, params) -> dict[str, str]:
     return filters
 
 
+def parse_cluster(params) -> str | None:
+    """Return the requested cluster name (None: every cluster), a valid label value."""
+    if "cluster" not in params:
+        return None
+    try:
+        return check_label_value("cluster", params["cluster"])
+    except LabelValueError as e:
+        raise ParamError("cluster", e.reason) from None
+
+
 def parse_metric_query(metric: Metric, params, now: datetime, max_points: int) -> MetricQuery:
     """Return the checked parameters of a metric request (params: a QueryDict or a dict)."""
     end = parse_time("end", params["end"]) if "end" in params else now
@@ -110,6 +122,7 @@ def parse_metric_query(metric: Metric, params, now: datetime, max_points: int) -
         else default_step(start, end, max_points),
         limit=parse_limit(params["limit"]) if "limit" in params else None,
         csv=params.get("format", "json") == "csv",
+        cluster=parse_cluster(params),
     )
     if params.get("format", "json") not in ("json", "csv"):
         raise ParamError("format", "must be json or csv")

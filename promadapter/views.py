@@ -3,7 +3,8 @@
 `GET metrics` lists the catalog; `GET metrics/<name>` answers a range query over the metric's
 recorded series, in the original units, as JSON or CSV. Bad parameters get a 400 that names the
 parameter, an unknown metric a 404 with the list of names, Prometheus trouble a 502 or 504; the
-response shape is documented in docs/metrics.md.
+response shape is documented in docs/metrics.md. Both take `cluster`: one cluster's series (and the
+availability of optional metrics there) instead of every cluster's.
 """
 
 import csv
@@ -24,12 +25,12 @@ from promadapter.client import (
     PrometheusError,
     PrometheusTimeout,
 )
-from promadapter.params import MetricQuery, ParamError, parse_metric_query
-from promadapter.promql import quote
+from promadapter.params import MetricQuery, ParamError, parse_cluster, parse_metric_query
+from promadapter.promql import Regex, cluster_matchers, matchers_text, regex_escape
 
 UNAVAILABLE_REASON = (
-    "Prometheus holds no series for this metric: the container runtime does not expose it "
-    "(containerd reports no per-container filesystem statistics)"
+    "Prometheus holds no series for this metric{where}: the container runtime does not expose "
+    "it (containerd reports no per-container filesystem statistics)"
 )
 
 
@@ -54,10 +55,21 @@ def prometheus_error(error: PrometheusError) -> Response:
     return Response({"detail": error.detail, "prometheus": kind}, status=status)
 
 
-def availability(client: PrometheusClient) -> dict[str, bool]:
-    """Return, for each optional metric, whether Prometheus holds its recorded series now."""
+def bad_param(error: ParamError) -> Response:
+    return Response({"detail": str(error), "param": error.param, "reason": error.reason}, 400)
+
+
+def availability(client: PrometheusClient, cluster: str | None) -> dict[str, bool]:
+    """Return, for each optional metric, whether Prometheus holds its recorded series now.
+
+    Per cluster when one is named: a docker cluster has filesystem series, a containerd one not.
+    """
     records = sorted({m.record for m in METRICS if m.optional})
-    expr = "count by (__name__) ({__name__=~" + quote("|".join(records)) + "})"
+    matchers = {
+        "__name__": Regex("|".join(regex_escape(r) for r in records)),
+        **cluster_matchers(cluster, settings.KUBEMON_CLUSTER),
+    }
+    expr = "count by (__name__) ({" + matchers_text(matchers) + "})"
     present = {item["metric"].get("__name__") for item in client.query(expr)}
     return {m.name: m.record in present for m in METRICS if m.optional}
 
@@ -69,12 +81,17 @@ class MetricList(APIView):
 
     def get(self, request):
         try:
-            available = availability(PrometheusClient())
+            cluster = parse_cluster(request.query_params)
+        except ParamError as e:
+            return bad_param(e)
+        try:
+            available = availability(PrometheusClient(), cluster)
         except PrometheusError:
             # The catalog is still useful without Prometheus; availability is then unknown.
             available = {m.name: None for m in METRICS if m.optional}
         return Response(
             {
+                "cluster": cluster,
                 "metrics": [
                     {
                         "name": m.name,
@@ -84,7 +101,7 @@ class MetricList(APIView):
                         "available": available.get(m.name, True),
                     }
                     for m in METRICS
-                ]
+                ],
             }
         )
 
@@ -152,11 +169,11 @@ class MetricValues(APIView):
         try:
             query = parse_metric_query(metric, request.query_params, now(), max_points)
         except ParamError as e:
-            return Response({"detail": str(e), "param": e.param, "reason": e.reason}, status=400)
+            return bad_param(e)
         try:
             body = self.values(metric, query, PrometheusClient(), max_points)
         except ParamError as e:
-            return Response({"detail": str(e), "param": e.param, "reason": e.reason}, status=400)
+            return bad_param(e)
         except PrometheusError as e:
             return prometheus_error(e)
         if query.csv:
@@ -164,7 +181,8 @@ class MetricValues(APIView):
         return Response(body)
 
     def values(self, metric: Metric, query: MetricQuery, client, max_points: int) -> dict:
-        expr = metric.promql(query.filters)
+        home = settings.KUBEMON_CLUSTER
+        expr = metric.promql(query.filters, query.cluster, home)
         count = series_count(client, expr, query)
         if count * query.steps > max_points:
             raise ParamError(
@@ -178,15 +196,18 @@ class MetricValues(APIView):
             "unit": metric.unit,
             "scope": metric.scope,
             "available": True,
+            "cluster": query.cluster,
             "start": iso(query.start.timestamp()),
             "end": iso(query.end.timestamp()),
             "step": query.step,
             "series": series_out(metric, matrix, query.limit),
         }
         # Empty because of the filters, or because the runtime never exposes the metric?
-        if metric.optional and not matrix and not series_count(client, metric.template, query):
+        everything = metric.promql({}, query.cluster, home)
+        if metric.optional and not matrix and not series_count(client, everything, query):
             body["available"] = False
-            body["reason"] = UNAVAILABLE_REASON
+            where = "" if query.cluster is None else f" in cluster {query.cluster}"
+            body["reason"] = UNAVAILABLE_REASON.format(where=where)
         return body
 
 

@@ -52,6 +52,17 @@ def test_a_bad_label_value_is_rejected_with_400_before_prometheus_is_asked(
     assert len(fake_prometheus.calls) == 0
 
 
+@pytest.mark.parametrize("value", [*HOSTILE, "", "a" * 254, "lab.", "-lab", "la_b"])
+@pytest.mark.parametrize("path", ["/api/v1/metrics/cpu/usage_rate", "/api/v1/metrics"])
+def test_a_bad_cluster_is_rejected_with_400_before_prometheus_is_asked(
+    api_client, fake_prometheus, path, value
+):
+    answer = api_client.get(path, {"cluster": value})
+    assert answer.status_code == 400
+    assert answer.json()["param"] == "cluster" and answer.json()["reason"]
+    assert len(fake_prometheus.calls) == 0
+
+
 @pytest.mark.parametrize(
     ("params", "param"),
     [

@@ -94,3 +94,18 @@ def test_an_unknown_format_is_rejected():
     with pytest.raises(ParamError) as e:
         parse(format="xml")
     assert e.value.param == "format"
+
+
+def test_without_a_cluster_every_cluster_is_asked():
+    assert parse().cluster is None
+
+
+def test_a_cluster_may_be_named_with_dots():
+    assert parse(cluster="eu-west.prod").cluster == "eu-west.prod"
+
+
+@pytest.mark.parametrize("raw", ["", "EU", "lab.", 'lab"', "a" * 254, "la|b"])
+def test_a_bad_cluster_is_rejected_naming_the_parameter(raw):
+    with pytest.raises(ParamError) as e:
+        parse(cluster=raw)
+    assert e.value.param == "cluster"

@@ -3,7 +3,16 @@
 import pytest
 
 from promadapter.catalog import BY_NAME, METRICS, SCOPE_FILTERS
-from promadapter.promql import LabelValueError, check_label_value, filters_selector, quote
+from promadapter.promql import (
+    LabelValueError,
+    Regex,
+    check_label_value,
+    cluster_matchers,
+    filters_selector,
+    quote,
+    regex_escape,
+    selector,
+)
 
 HOSTILE = [
     '"} or vector(1)',
@@ -85,3 +94,40 @@ def test_the_catalog_reads_only_series_that_the_rules_record():
     from tests.test_rules_names import recorded_names
 
     assert {m.record for m in METRICS} <= set(recorded_names())
+
+
+def test_regex_escape_makes_every_metacharacter_literal():
+    assert regex_escape("a.b|c*") == r"a\.b\|c\*"
+    assert regex_escape("(d)[e]{f}^$+?\\") == r"\(d\)\[e\]\{f\}\^\$\+\?\\"
+    assert regex_escape("docker-lab") == "docker-lab"
+
+
+def test_another_cluster_is_an_equality_matcher():
+    expr = filters_selector("m:x:y", {}, {"pod": "p"}, "docker-lab", "default")
+    assert expr == 'm:x:y{pod="p", cluster="docker-lab"}'
+
+
+def test_the_home_cluster_also_matches_series_without_a_cluster_label():
+    expr = filters_selector("m:x:y", {}, {}, "eu.prod", "eu.prod")
+    # The regex |eu\.prod, its backslash escaped again inside the PromQL string.
+    assert expr == r'm:x:y{cluster=~"|eu\\.prod"}'
+
+
+def test_without_a_cluster_no_cluster_matcher_is_added():
+    assert cluster_matchers(None, "default") == {}
+    assert filters_selector("m:x:y", {}, {}) == "m:x:y{}"
+
+
+@pytest.mark.parametrize("value", [*HOSTILE[:9], "a" * 254, "lab.", ".lab", "a|b", "a.*"])
+def test_hostile_cluster_names_are_rejected(value):
+    with pytest.raises(LabelValueError):
+        cluster_matchers(value, "default")
+
+
+def test_cluster_names_may_be_up_to_253_characters_with_dots():
+    name = "a" * 249 + ".b.c"
+    assert len(name) == 253 and cluster_matchers(name, "x") == {"cluster": name}
+
+
+def test_a_regex_matcher_is_written_with_its_pattern_quoted():
+    assert selector("m", {"a": Regex('x"|y')}) == 'm{a=~"x\\"|y"}'
