@@ -105,31 +105,23 @@ def usage_by_job(hour_start: datetime, hour: Hour, interval: int) -> dict[tuple,
             for value in values:
                 add(namespace, pod_name, quantity, value)
 
-    for (namespace, pod_name, container), series in hour.memory.items():
+    def add_gauge(namespace, pod_name, quantity, series, samples, down=0.0):
+        """Integrate a gauge from its series' (sum, count) pairs of the hour."""
         pod = index.get((namespace, pod_name))
-        seconds = None
-        if pod is not None:
-            down = hour.downtime.get((namespace, pod_name, container), 0.0)
-            seconds = max(0.0, pod.running_seconds(hour_start) - down)
-        total, count = math.fsum(t for t, _ in series), sum(c for _, c in series)
-        add(
-            namespace,
-            pod_name,
-            "memory_byte_seconds",
-            gauge_integral(total, count, seconds, interval),
-        )
+        seconds = max(0.0, pod.running_seconds(hour_start) - down) if pod else None
+        total = math.fsum(t for t, _ in series)
+        add(namespace, pod_name, quantity, gauge_integral(total, samples, seconds, interval))
+
+    for (namespace, pod_name, container), series in hour.memory.items():
+        # A container's instances follow each other: their samples add up.
+        down = hour.downtime.get((namespace, pod_name, container), 0.0)
+        samples = sum(c for _, c in series)
+        add_gauge(namespace, pod_name, "memory_byte_seconds", series, samples, down)
 
     for (namespace, pod_name), series in hour.gpu_memory.items():
         # One series per GPU, all sampled together: a pod's sample times are one GPU's.
-        pod = index.get((namespace, pod_name))
-        seconds = pod.running_seconds(hour_start) if pod else None
-        total, count = math.fsum(t for t, _ in series), max(c for _, c in series)
-        add(
-            namespace,
-            pod_name,
-            "gpu_memory_mib_seconds",
-            gauge_integral(total, count, seconds, interval),
-        )
+        samples = max(c for _, c in series)
+        add_gauge(namespace, pod_name, "gpu_memory_mib_seconds", series, samples)
 
     for (namespace, claim), (size, seconds) in hour.pvcs.items():
         job = jobs.setdefault((namespace, "PersistentVolumeClaim", claim), JobUsage())
