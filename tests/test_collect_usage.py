@@ -7,7 +7,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.hours import HOUR
-from billing.models import QUANTITIES, CollectedHour, CollectionRun, HourlyUsage
+from billing.models import (
+    QUANTITIES,
+    Account,
+    Cluster,
+    CollectedHour,
+    CollectionRun,
+    HourlyUsage,
+    NamespaceAccount,
+)
 from tests.conftest import SCRAPE_INTERVAL
 
 COUNTERS = ("cpu_core_seconds", "network_rx_bytes", "network_tx_bytes")
@@ -243,3 +251,24 @@ def test_a_docker_flavoured_cluster_labelled_in_the_same_prometheus_is_billed_ex
 def test_an_unknown_cluster_is_refused_naming_the_known_ones(prometheus_settings, usage_window):
     with pytest.raises(CommandError, match="--cluster: no cluster named 'nowhere'.*docker-lab"):
         collect(usage_window, cluster="nowhere")
+
+
+def test_an_admin_mapping_wins_over_the_label_while_it_is_valid(
+    db, prometheus_settings, usage_window
+):
+    cluster = Cluster.objects.create(name="default")
+    lab = Account.objects.create(name="Physics lab", wbs_element="P-1234.01")
+    start, end = usage_window
+    NamespaceAccount.objects.create(
+        cluster=cluster,
+        namespace="genomics",
+        account=lab,
+        valid_from=start + 2 * HOUR,
+        valid_until=start + 4 * HOUR,
+    )
+    collect(usage_window)
+    hours = defaultdict(set)
+    for row in HourlyUsage.objects.filter(job__namespace="genomics"):
+        hours[row.account.name].add(row.hour)
+    assert hours["Physics lab"] == {start + 2 * HOUR, start + 3 * HOUR}
+    assert len(hours) == 2  # the label's cost centre before and after
