@@ -7,7 +7,7 @@ window: each hour is replaced whole, in one transaction.
 """
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -19,19 +19,19 @@ from billing.hours import chunks, default_window, hours_in, is_hour_aligned
 from billing.models import Cluster, CollectionRun
 from billing.store import AccountResolver, last_collected_hour, write_hour
 from promadapter.client import PrometheusClient, PrometheusError
+from promadapter.params import ParamError, parse_time
 from promadapter.usage import UsageQueries, hour_range
 
 
 def parse_hour(value: str, option: str) -> datetime:
+    """An ISO 8601 time (UTC when it has no zone) on a whole UTC hour."""
     try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{option}: {value!r} is not an ISO 8601 time") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
+        t = parse_time(option, value)
+    except ParamError as e:
+        raise CommandError(str(e)) from None
     if not is_hour_aligned(t):
         raise CommandError(f"{option}: {value!r} is not on a whole UTC hour")
-    return t.astimezone(UTC)
+    return t
 
 
 class Progress:
@@ -68,32 +68,35 @@ class Command(BaseCommand):
         parser.add_argument("--cluster", help="collect only this cluster")
 
     def handle(self, *args, **options):
+        # Check the options before anything is asked or written.
+        start = parse_hour(options["start"], "--start") if options["start"] else None
+        end = parse_hour(options["end"], "--end") if options["end"] else None
+        if start and end and end < start:
+            raise CommandError(f"--end ({end:%Y-%m-%dT%H:%MZ}) is before --start")
         client = PrometheusClient()
         try:
             major = prometheus_major(client)
-            clusters = self.clusters(client, options)
-            for name, matcher in clusters:
-                self.collect_cluster(client, name, matcher, major, options)
+            for name, matcher in self.clusters(client, start, end, options["cluster"]):
+                cluster, _ = Cluster.objects.get_or_create(name=name)
+                window = self.window(cluster, start, end)
+                self.collect_cluster(client, cluster, matcher, major, window)
         except PrometheusError as e:
             raise CommandError(f"Prometheus failed: {e.detail}") from None
 
-    def clusters(self, client, options) -> list[tuple[str, str | None]]:
-        """Return (name, `cluster` label matcher) of each cluster to collect.
+    def clusters(self, client, start, end, only) -> list[tuple[str, str | None]]:
+        """Return (name, `cluster` label matcher) of each cluster seen in the window.
 
         Series without a `cluster` label belong to KUBEMON_CLUSTER; when other series carry
         one, those are told apart by matching cluster="".
         """
-        now = timezone.now()
-        first = timedelta(hours=settings.KUBEMON_COLLECT_FIRST_HOURS)
-        start = parse_hour(options["start"], "--start") if options["start"] else now - first
-        end = parse_hour(options["end"], "--end") if options["end"] else now
+        end = end or timezone.now()
+        start = start or end - timedelta(hours=settings.KUBEMON_COLLECT_FIRST_HOURS)
         seconds = max(3600, int((end - start).total_seconds()))
         answer = client.query(UsageQueries("1h").clusters(seconds), at=end)
         names = {series["metric"].get("cluster", "") for series in answer}
         found = [(name, name) for name in sorted(names - {""})]
         if "" in names or not found:
             found.insert(0, (settings.KUBEMON_CLUSTER, "" if found else None))
-        only = options["cluster"]
         if only is None:
             return found
         chosen = [c for c in found if c[0] == only]
@@ -102,26 +105,23 @@ class Command(BaseCommand):
             raise CommandError(f"--cluster: no cluster named {only!r} (known: {names})")
         return chosen
 
-    def window(self, cluster: Cluster, options) -> tuple[datetime, datetime]:
-        now = timezone.now()
-        start, end = default_window(
+    def window(self, cluster: Cluster, start, end) -> tuple[datetime, datetime]:
+        """The given bounds, or the default window of the cluster for those not given."""
+        default_start, default_end = default_window(
             last_collected_hour(cluster),
-            now,
+            timezone.now(),
             timedelta(seconds=settings.KUBEMON_COLLECT_LAG_SECONDS),
             timedelta(hours=settings.KUBEMON_COLLECT_FIRST_HOURS),
         )
-        if options["start"]:
-            start = parse_hour(options["start"], "--start")
-        if options["end"]:
-            end = parse_hour(options["end"], "--end")
-        if end < start:
-            raise CommandError(f"--end ({end:%Y-%m-%dT%H:%MZ}) is before --start")
-        return start, end
+        return start or default_start, end or default_end
 
-    def collect_cluster(self, client, name: str, matcher: str | None, major: int, options):
-        cluster, _ = Cluster.objects.get_or_create(name=name)
-        start, end = self.window(cluster, options)
+    def collect_cluster(self, client, cluster, matcher: str | None, major: int, window):
+        start, end = window
+        name = cluster.name
         hours = hours_in(start, end)
+        if not hours:
+            self.stderr.write(f"{name}: nothing to collect before {end:%Y-%m-%dT%H:%MZ}")
+            return
         run = CollectionRun.objects.create(
             cluster=name, window_start=start, window_end=end, started_at=timezone.now()
         )
@@ -151,8 +151,6 @@ class Command(BaseCommand):
             run.query_seconds = time.monotonic() - began
             run.finished_at = timezone.now()
             run.save()
-        if not hours:
-            self.stderr.write(f"{name}: nothing to collect before {end:%Y-%m-%dT%H:%MZ}")
 
 
 def prometheus_major(client) -> int:

@@ -1,0 +1,39 @@
+"""collect_usage refuses bad options with a clear error naming them, and changes nothing."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing.models import CollectionRun
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"start": "yesterday"}, "--start: must be ISO 8601"),
+        ({"end": "2026-03-02T25:00Z"}, "--end: must be ISO 8601"),
+        ({"start": "2026-03-02T06:30Z"}, "--start: '2026-03-02T06:30Z' is not on a whole UTC hour"),
+        ({"start": "2026-03-02T08:00Z", "end": "2026-03-02T06:00Z"}, "--end .* is before --start"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_happens(db, settings, options, message):
+    # Nothing listens there: the options must be refused before Prometheus is asked.
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"
+    with pytest.raises(CommandError, match=message):
+        call_command("collect_usage", **options)
+    assert not CollectionRun.objects.exists()
+
+
+def test_an_unreachable_prometheus_fails_with_a_one_line_reason(db, settings):
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"
+    settings.PROMETHEUS_RETRIES = 0
+    with pytest.raises(CommandError, match=r"^Prometheus failed: .*unreachable[^\n]*$"):
+        call_command("collect_usage", start="2026-03-02T06:00Z", end="2026-03-02T07:00Z")
+    assert not CollectionRun.objects.exists()
+
+
+def test_an_empty_window_collects_nothing(db, prometheus_settings, capsys):
+    call_command(
+        "collect_usage", start="2026-03-02T06:00Z", end="2026-03-02T06:00Z", cluster="default"
+    )
+    assert "nothing to collect" in capsys.readouterr().err
+    assert not CollectionRun.objects.exists()
