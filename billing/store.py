@@ -5,6 +5,8 @@ mark come in, all or nothing. Running a window twice therefore leaves identical 
 crash leaves every hour either fully written or untouched.
 """
 
+import logging
+import re
 from datetime import datetime
 
 from django.db import transaction
@@ -21,6 +23,10 @@ from billing.models import (
     Job,
     NamespaceAccount,
 )
+
+log = logging.getLogger(__name__)
+# SAP cost centres (KOSTL) are at most 10 characters.
+COST_CENTER = re.compile(r"[A-Za-z0-9]{1,10}")
 
 
 class AccountResolver:
@@ -43,8 +49,10 @@ class AccountResolver:
                 and (m.valid_until is None or hour < m.valid_until)
             ):
                 return m.account
-        if label_value:
+        if label_value and COST_CENTER.fullmatch(label_value):
             return self.for_cost_center(label_value)
+        if label_value:
+            log.warning("namespace %s: %r is not a cost centre; unassigned", namespace, label_value)
         return self.unassigned
 
     def for_cost_center(self, cost_center: str) -> Account:

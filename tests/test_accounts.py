@@ -1,10 +1,13 @@
 """An account charges exactly one SIFAC receiver: a cost centre, an internal order or a WBS."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from billing.models import Account
+from billing.models import Account, Cluster
+from billing.store import AccountResolver
 
 
 @pytest.mark.parametrize(
@@ -31,3 +34,11 @@ def test_only_the_unassigned_account_may_have_no_receiver(db):
     Account.objects.create(name=Account.UNASSIGNED).full_clean()
     with pytest.raises(IntegrityError):
         Account.objects.create(name="lab")
+
+
+def test_a_namespace_label_that_is_no_cost_centre_lands_in_unassigned(db):
+    resolver = AccountResolver(Cluster.objects.create(name="default"))
+    hour = datetime(2026, 3, 2, 6, tzinfo=UTC)
+    assert resolver.account("lab", hour, "10421").cost_center == "10421"
+    assert resolver.account("lab", hour, "much-too-long-for-sap").name == Account.UNASSIGNED
+    assert resolver.account("lab", hour, None).name == Account.UNASSIGNED

@@ -1,8 +1,13 @@
-"""collect_usage refuses bad options with a clear error naming them, and changes nothing."""
+"""collect_usage's options and output: bad options are refused and change nothing."""
+
+import io
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.management.base import OutputWrapper
 
+from billing.management.commands.collect_usage import Progress
 from billing.models import CollectionRun
 
 
@@ -37,3 +42,21 @@ def test_an_empty_window_collects_nothing(db, prometheus_settings, capsys):
     )
     assert "nothing to collect" in capsys.readouterr().err
     assert not CollectionRun.objects.exists()
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_elsewhere():
+    hours = [datetime(2026, 3, 2, h, tzinfo=UTC) for h in (6, 7)]
+    for stream, expected in (
+        (Terminal(), "\rdefault [" + "#" * 30 + "] 2/2 h  2026-03-02 07:00Z\n"),
+        (io.StringIO(), "collect_usage cluster=default hour=2026-03-02T07:00Z jobs=3 "),
+    ):
+        progress = Progress(OutputWrapper(stream), len(hours), "default")
+        for hour in hours:
+            progress.hour(hour, jobs=3, queries=25)
+        assert expected in stream.getvalue()
+    assert stream.getvalue().count("\n") == 2

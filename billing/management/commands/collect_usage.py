@@ -47,14 +47,13 @@ class Progress:
             filled = int(30 * self.done / max(self.total, 1))
             self.stream.write(
                 f"\r{self.cluster} [{'#' * filled}{' ' * (30 - filled)}] "
-                f"{self.done}/{self.total} h  {hour:%Y-%m-%d %H:00}Z"
+                f"{self.done}/{self.total} h  {hour:%Y-%m-%d %H:00}Z",
+                ending="\n" if self.done == self.total else "",
             )
-            if self.done == self.total:
-                self.stream.write("\n")
         else:
             self.stream.write(
                 f"collect_usage cluster={self.cluster} hour={hour:%Y-%m-%dT%H:00Z} "
-                f"jobs={jobs} queries={queries} done={self.done}/{self.total}\n"
+                f"jobs={jobs} queries={queries} done={self.done}/{self.total}"
             )
         self.stream.flush()
 
@@ -129,7 +128,7 @@ class Command(BaseCommand):
         interval = settings.KUBEMON_SCRAPE_INTERVAL
         collector = Collector(client, queries, settings.KUBEMON_ACCOUNT_LABEL, interval)
         accounts = AccountResolver(cluster)
-        progress = Progress(self.stdout._out, len(hours), name)
+        progress = Progress(self.stdout, len(hours), name)
         began = time.monotonic()
         try:
             for chunk in chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS):
