@@ -20,6 +20,7 @@ class ClusterAdmin(admin.ModelAdmin):
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["name", "cost_center", "internal_order", "wbs_element", "description"]
     search_fields = ["name", "cost_center", "internal_order", "wbs_element"]
+    filter_horizontal = ["members"]
 
 
 @admin.register(NamespaceAccount)

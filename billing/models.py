@@ -5,6 +5,7 @@ closed period. Quantities are floats (double precision, about 15 significant dig
 money, computed later from them, is Decimal.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -44,6 +45,8 @@ class Account(models.Model):
     cost_center = models.CharField("cost centre", max_length=10, blank=True)
     internal_order = models.CharField(max_length=12, blank=True)
     wbs_element = models.CharField("WBS element (EOTP)", max_length=24, blank=True)
+    # Who may see the account's usage; staff see every account.
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="accounts")
 
     class Meta:
         constraints = [

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -74,10 +75,19 @@ def availability(client: PrometheusClient, cluster: str | None) -> dict[str, boo
     return {m.name: m.record in present for m in METRICS if m.optional}
 
 
+class OpsOnly(IsAdminUser):
+    """Metric values span every namespace, so only staff (ops) may read them.
+
+    Labs see their own usage through the usage API, scoped to their accounts; no lab may
+    read another lab's pods here.
+    """
+
+
 class MetricList(APIView):
     """GET metrics: the catalog (name, description, unit, scope, available)."""
 
     content_negotiation_class = JSONOnly
+    permission_classes = [OpsOnly]
 
     def get(self, request):
         try:
@@ -157,6 +167,7 @@ class MetricValues(APIView):
     """GET metrics/<name>: the metric's values over a range, in the original units."""
 
     content_negotiation_class = JSONOnly
+    permission_classes = [OpsOnly]
 
     def get(self, request, name: str):
         metric = BY_NAME.get(name)

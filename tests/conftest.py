@@ -133,8 +133,9 @@ def prometheus_settings(settings, prometheus):
 
 @pytest.fixture
 def api_client(db, django_user_model):
+    """An API client logged in as an ops user (staff: sees every account)."""
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_user("alice"))
+    client.force_authenticate(django_user_model.objects.create_user("olivia", is_staff=True))
     return client

@@ -35,6 +35,15 @@ def test_the_api_requires_authentication(client):
     assert client.get("/api/v1/metrics/cpu/usage_rate").status_code in (401, 403)
 
 
+def test_a_lab_user_may_not_read_metrics_of_every_namespace(db, django_user_model):
+    from rest_framework.test import APIClient
+
+    lab = APIClient()
+    lab.force_authenticate(django_user_model.objects.create_user("alice"))
+    assert lab.get("/api/v1/metrics").status_code == 403
+    assert lab.get("/api/v1/metrics/cpu/usage_rate").status_code == 403
+
+
 def test_an_unknown_metric_is_a_404_listing_the_names(api_client):
     answer = api_client.get("/api/v1/metrics/cpu/nonsense")
     assert answer.status_code == 404

@@ -11,9 +11,10 @@ T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-def usage(db):
+def usage(db, django_user_model):
     cluster = Cluster.objects.create(name="epfl-1")
     lab = Account.objects.create(name="CC 10421", cost_center="10421")
+    lab.members.add(django_user_model.objects.create_user("alice"))
     other = Account.objects.create(name="unassigned")
     train = Job.objects.create(
         cluster=cluster, namespace="ml", kind="Job", name="train", first_seen=T0, last_seen=T0
@@ -97,3 +98,20 @@ def test_bad_parameters_get_a_400_naming_them(api_client, usage, params, paramet
 
 def test_usage_needs_authentication(usage):
     assert APIClient().get("/api/v1/usage").status_code in (401, 403)
+
+
+def test_a_lab_member_sees_only_the_accounts_of_the_lab(usage, django_user_model):
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.get(username="alice"))
+    rows = get(client, start="2026-03-01", end="2026-03-04", group_by="account").json()["rows"]
+    assert [r["account"] for r in rows] == ["CC 10421"]
+    # Asking for another account's usage by name gives nothing either.
+    rows = get(client, start="2026-03-01", end="2026-03-04", account="unassigned").json()["rows"]
+    assert rows == []
+
+
+def test_a_user_of_no_lab_sees_no_usage(usage, django_user_model):
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("charlie"))
+    answer = get(client, start="2026-03-01", end="2026-03-04", group_by="account")
+    assert answer.status_code == 200 and answer.json()["rows"] == []

@@ -51,15 +51,18 @@ def parse_groups(params) -> list[str]:
     return list(dict.fromkeys(groups))
 
 
-def usage_rows(start, end, groups, filters) -> list[dict]:
+def usage_rows(user, start, end, groups, filters) -> list[dict]:
     fields = {}
     for group in groups:
         fields.update(GROUPS[group])
     plain = [name for name, expression in fields.items() if expression is None]
     computed = {name: expression for name, expression in fields.items() if expression}
+    usage = HourlyUsage.objects.filter(hour__gte=start, hour__lt=end, **filters)
+    if not user.is_staff:
+        # A lab sees the accounts it belongs to, never another lab's.
+        usage = usage.filter(account__members=user)
     rows = (
-        HourlyUsage.objects.filter(hour__gte=start, hour__lt=end, **filters)
-        .values(*plain, **computed)
+        usage.values(*plain, **computed)
         .annotate(**{q: Sum(q) for q in QUANTITIES})
         .order_by(*fields)
     )
@@ -79,7 +82,10 @@ def present(row: dict) -> dict:
 
 @api_view(["GET"])
 def usage(request):
-    """Usage per group over [start, end): the quantities of DESIGN.md "What is billed"."""
+    """Usage per group over [start, end): every billed quantity (docs/collection.md).
+
+    Staff see every account; anyone else only the accounts they are a member of.
+    """
     params = request.query_params
     try:
         end = time_param(params, "end", floor_hour(timezone.now()))
@@ -95,6 +101,6 @@ def usage(request):
             "start": start.isoformat(),
             "end": end.isoformat(),
             "group_by": groups,
-            "rows": usage_rows(start, end, groups, filters),
+            "rows": usage_rows(request.user, start, end, groups, filters),
         }
     )
