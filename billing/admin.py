@@ -5,6 +5,7 @@ from billing.models import (
     Cluster,
     CollectedHour,
     CollectionRun,
+    DataGap,
     HourlyUsage,
     Job,
     NamespaceAccount,
@@ -58,8 +59,8 @@ class HourlyUsageAdmin(admin.ModelAdmin):
 
 @admin.register(CollectedHour)
 class CollectedHourAdmin(admin.ModelAdmin):
-    list_display = ["cluster", "hour", "collected_at", "run"]
-    list_filter = ["cluster"]
+    list_display = ["cluster", "hour", "collected_at", "run", "flagged"]
+    list_filter = ["cluster", "flagged"]
     date_hierarchy = "hour"
 
 
@@ -76,3 +77,10 @@ class CollectionRunAdmin(admin.ModelAdmin):
         "query_seconds",
     ]
     list_filter = ["status", "cluster"]
+
+
+@admin.register(DataGap)
+class DataGapAdmin(admin.ModelAdmin):
+    list_display = ["cluster", "exporter", "start", "end", "bridged", "run"]
+    list_filter = ["cluster", "bridged"]
+    date_hierarchy = "start"

@@ -163,6 +163,10 @@ class CollectedHour(models.Model):
     hour = models.DateTimeField()
     run = models.ForeignKey("CollectionRun", models.SET_NULL, null=True)
     collected_at = models.DateTimeField()
+    # An hour overlapped by a data gap longer than KUBEMON_MAX_BRIDGED_GAP: what the gap
+    # hid is not billed, and statements show the hour as flagged.
+    flagged = models.BooleanField(default=False)
+    flag_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [
@@ -192,3 +196,30 @@ class CollectionRun(models.Model):
 
     def __str__(self):
         return f"{self.window_start:%Y-%m-%d %H:%M}–{self.window_end:%H:%M} {self.status}"
+
+
+class DataGap(models.Model):
+    """A stretch of time without samples from one exporter, longer than two scrape intervals.
+
+    `start` is the exporter's last sample before the gap, `end` its first sample after it
+    (or the end of what was read, while it has not come back). A gap up to
+    KUBEMON_MAX_BRIDGED_GAP is bridged: objects seen on both sides are billed through it.
+    """
+
+    cluster = models.ForeignKey(Cluster, models.CASCADE)
+    run = models.ForeignKey(CollectionRun, models.SET_NULL, null=True, related_name="gaps")
+    exporter = models.CharField(max_length=200)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    bridged = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "exporter", "start"], name="gap_cluster_exporter_start"
+            )
+        ]
+        indexes = [models.Index(fields=["cluster", "end"])]
+
+    def __str__(self):
+        return f"{self.cluster} {self.exporter} {self.start:%Y-%m-%d %H:%M:%S}–{self.end:%H:%M:%S}"
