@@ -5,6 +5,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from simulator.behaviours import BEHAVIOURS, parse_behaviours
 from simulator.cluster import FLAVOURS, INTERVALS, Cluster
 
 
@@ -28,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         "--scrape-interval", type=int, choices=INTERVALS, default=30, help="seconds; must divide 60"
     )
     common.add_argument("--cluster-label", default=None, help="adds cluster=<name> everywhere")
+    common.add_argument(
+        "--behaviours",
+        default="",
+        help=f"comma list of real-exporter behaviours, or `all`: {', '.join(BEHAVIOURS)}",
+    )
     p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     h = sub.add_parser("history", parents=[common], help="OpenMetrics file for promtool backfill")
@@ -85,9 +91,10 @@ def main(argv=None) -> int:
             flavour=args.flavour,
             scrape_interval=args.scrape_interval,
             cluster_label=args.cluster_label,
+            behaviours=parse_behaviours(args.behaviours),
         )
     except ValueError as e:
-        parser.error(f"--nodes/--gpu-nodes/--jobs-per-hour: {e}")
+        parser.error(f"--nodes/--gpu-nodes/--jobs-per-hour/--behaviours: {e}")
     if args.command in ("history", "truth") and args.end <= args.start:
         parser.error("--end must be after --start")
     if args.command == "history":

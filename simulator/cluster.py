@@ -11,6 +11,7 @@ Times at this API are timezone-aware UTC datetimes (epoch seconds are accepted t
 from datetime import datetime
 
 from simulator import batch
+from simulator.behaviours import check_behaviours
 from simulator.catalog import NAMESPACES, long_running, make_nodes
 from simulator.model import PVC, Pod
 from simulator.targets import Target, gaps_between, make_targets, scrape_times
@@ -40,6 +41,8 @@ class Cluster:
         flavour: str = "containerd",
         scrape_interval: int = 30,
         cluster_label: str | None = None,
+        behaviours=(),
+        max_bridged_gap: int = 3600,
     ):
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
@@ -50,6 +53,10 @@ class Cluster:
         if jobs_per_hour < 0:
             raise ValueError("jobs_per_hour must be >= 0")
         self.seed = seed
+        self.behaviours = check_behaviours(behaviours)
+        # The collector's KUBEMON_MAX_BRIDGED_GAP: the truth counts what lies in a longer
+        # data gap as unobservable.
+        self.max_bridged_gap = max_bridged_gap
         self.flavour = flavour
         self.scrape_interval = scrape_interval
         self.cluster_label = cluster_label

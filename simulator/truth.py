@@ -293,6 +293,8 @@ def compute_truth(cluster, a: int, b: int) -> dict:
             "flavour": cluster.flavour,
             "scrape_interval": cluster.scrape_interval,
             "jobs_per_hour": cluster.jobs_per_hour,
+            "behaviours": sorted(cluster.behaviours),
+            "max_bridged_gap": cluster.max_bridged_gap,
         },
         "scrape_gaps": gaps,
         "jobs": list(jobs.values()),
