@@ -223,3 +223,181 @@ class DataGap(models.Model):
 
     def __str__(self):
         return f"{self.cluster} {self.exporter} {self.start:%Y-%m-%d %H:%M:%S}–{self.end:%H:%M:%S}"
+
+
+# Money: tariffs, periods, statements and SIFAC exports (docs/billing.md).
+
+RESOURCES = ("cpu", "memory", "gpu", "gpu_memory", "storage", "network_rx", "network_tx")
+
+
+class Tariff(models.Model):
+    """The price of one unit of a resource from `valid_from` until the resource's next tariff."""
+
+    class Policy(models.TextChoices):
+        USAGE = "usage"
+        REQUEST = "request"
+        MAX = "max", "max(usage, request) per job-hour"
+
+    resource = models.CharField(max_length=20, choices=[(r, r) for r in RESOURCES])
+    unit = models.CharField(max_length=20)
+    price_chf = models.DecimalField("price (CHF per unit)", max_digits=14, decimal_places=6)
+    policy = models.CharField(max_length=10, choices=Policy)
+    valid_from = models.DateTimeField()
+    # SAP activity type (ACTTYPE, 6 characters); empty means the resource's default setting.
+    activity_type = models.CharField(max_length=6, blank=True)
+
+    class Meta:
+        ordering = ["resource", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "valid_from"], name="tariff_resource_from"),
+            models.CheckConstraint(name="tariff_price_not_negative", condition=Q(price_chf__gte=0)),
+        ]
+
+    def __str__(self):
+        return f"{self.resource} {self.price_chf} CHF/{self.unit} from {self.valid_from:%Y-%m-%d}"
+
+    def clean(self):
+        from billing.pricing import tariff_problem
+
+        if problem := tariff_problem(self):
+            field, _, message = problem.partition(": ")
+            known = field in {f.name for f in self._meta.fields}
+            raise ValidationError({field: message} if known else problem)
+
+
+class Period(models.Model):
+    """A calendar month (UTC): open while its statements are drafts, then closed for good."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    month = models.DateField(unique=True, help_text="first day of the month")
+    status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Closed with --force although some hours were not collected.
+    forced = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+
+class Statement(models.Model):
+    """What one account owes for one period: a draft until the period closes."""
+
+    period = models.ForeignKey(Period, models.PROTECT, related_name="statements")
+    account = models.ForeignKey(Account, models.PROTECT, related_name="statements")
+    # The receiver as it was when the statement was last computed, frozen with the period.
+    receiver_type = models.CharField(max_length=5, blank=True)
+    receiver = models.CharField(max_length=24, blank=True)
+    total_chf = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    computed_at = models.DateTimeField()
+    # {cluster: [[start, end], ...]} ranges of UTC hours not collected / flagged.
+    missing_hours = models.JSONField(default=dict, blank=True)
+    flagged_hours = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["period", "account__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "account"], name="statement_period_account")
+        ]
+
+    def __str__(self):
+        return f"{self.period} {self.account}"
+
+
+class StatementLine(models.Model):
+    """One priced line: a resource at one tariff, or an adjustment from a closed period."""
+
+    class Kind(models.TextChoices):
+        USAGE = "usage"
+        ADJUSTMENT = "adjustment"
+
+    statement = models.ForeignKey(Statement, models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.USAGE)
+    resource = models.CharField(max_length=20)
+    tariff = models.ForeignKey(Tariff, models.PROTECT, related_name="lines")
+    unit = models.CharField(max_length=20)
+    # Rounded half-up to 3 decimals (SAP's QUAN 15,3); amount = quantity x price, half-up.
+    quantity = models.DecimalField(max_digits=18, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=6)
+    amount_chf = models.DecimalField(max_digits=14, decimal_places=2)
+    # The UTC hours [first_hour, end_hour) whose usage the line prices.
+    first_hour = models.DateTimeField()
+    end_hour = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["statement", "kind", "resource", "first_hour"]
+
+    def __str__(self):
+        return f"{self.statement} {self.resource} {self.quantity} {self.unit}"
+
+
+class StatementJob(models.Model):
+    """A job's share of a statement line: the per-job detail, traced to its job-hours."""
+
+    line = models.ForeignKey(StatementLine, models.CASCADE, related_name="jobs")
+    job = models.ForeignKey(Job, models.PROTECT)
+    quantity = models.DecimalField(max_digits=24, decimal_places=9)
+    hours = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"{self.line} {self.job}"
+
+
+class Adjustment(models.Model):
+    """Usage collected late for an hour of a closed period, billed in a later open period.
+
+    `quantity` is the difference, in the tariff's unit, between what the new collection
+    found and what was billed (plus earlier adjustments) for the job in that hour.
+    """
+
+    period = models.ForeignKey(Period, models.PROTECT, related_name="adjustments")
+    source_hour = models.DateTimeField()
+    job = models.ForeignKey(Job, models.PROTECT)
+    account = models.ForeignKey(Account, models.PROTECT)
+    resource = models.CharField(max_length=20)
+    tariff = models.ForeignKey(Tariff, models.PROTECT)
+    quantity = models.DecimalField(max_digits=24, decimal_places=9)
+    reason = models.CharField(max_length=500)
+    run = models.ForeignKey(CollectionRun, models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["source_hour"])]
+
+    def __str__(self):
+        return f"{self.period} {self.account} {self.resource} {self.quantity} ({self.source_hour})"
+
+
+class ExportBatch(models.Model):
+    """One numbered SIFAC export of a closed period in one format."""
+
+    number = models.PositiveIntegerField(unique=True)
+    period = models.ForeignKey(Period, models.PROTECT, related_name="exports")
+    format = models.CharField(max_length=10)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"batch {self.number} {self.period} {self.format}"
+
+
+class ExportFile(models.Model):
+    batch = models.ForeignKey(ExportBatch, models.CASCADE, related_name="files")
+    name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+
+    def __str__(self):
+        return self.name

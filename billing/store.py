@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from billing import periods
 from billing.attribution import JobUsage
 from billing.models import (
     Account,
@@ -108,6 +109,9 @@ def write_hour(
     run: CollectionRun,
 ) -> int:
     """Replace the usage of one cluster hour; return the number of rows written."""
+    if periods.closed_period_at(hour):
+        # A closed month never changes: differences become adjustments of an open one.
+        return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
     with transaction.atomic():
         HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
         jobs = jobs_for(cluster, hour, usage)

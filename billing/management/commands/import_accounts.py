@@ -1,0 +1,28 @@
+"""python manage.py import_accounts FILE.csv
+
+Columns: account,receiver_type,receiver,cluster,namespace,valid_from,valid_until, one row
+per namespace mapping; receiver_type is cctr, order or wbs; valid_until may be empty. The
+whole file is checked first; a bad row is refused with its line number and nothing is
+written. Importing a file again changes nothing.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing.imports import CsvImportError, import_accounts
+
+
+class Command(BaseCommand):
+    help = "Import accounts, their SIFAC receivers and their namespace mappings from a CSV file."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "file",
+            help="CSV: account,receiver_type,receiver,cluster,namespace,valid_from,valid_until",
+        )
+
+    def handle(self, *args, file, **options):
+        try:
+            summary = import_accounts(file)
+        except CsvImportError as e:
+            raise CommandError(f"{file}: {e}; nothing imported") from None
+        self.stdout.write(f"accounts and mappings: {summary}")

@@ -1,0 +1,26 @@
+"""python manage.py import_tariffs FILE.csv
+
+Columns: resource,unit,price_chf,policy,valid_from,activity_type. A tariff applies from
+valid_from until the resource's next tariff. The whole file is checked first; a bad row is
+refused with its line number and nothing is written. Importing a file again changes nothing.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing.imports import CsvImportError, import_tariffs, resources_help
+
+
+class Command(BaseCommand):
+    help = f"Import tariffs from a CSV file. Resources: {resources_help()}."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "file", help="CSV: resource,unit,price_chf,policy,valid_from,activity_type"
+        )
+
+    def handle(self, *args, file, **options):
+        try:
+            summary = import_tariffs(file)
+        except CsvImportError as e:
+            raise CommandError(f"{file}: {e}; nothing imported") from None
+        self.stdout.write(f"tariffs: {summary}")

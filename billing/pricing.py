@@ -1,0 +1,129 @@
+"""Pricing: billed quantities of a job-hour in tariff units, tariffs in force, and rounding.
+
+A tariff prices one resource from its `valid_from` until the next tariff of that resource,
+so each hour is priced at its own tariff. Quantities are summed exactly (math.fsum, order
+independent) from the stored floats, then turned into Decimal: money never passes through
+a float.
+"""
+
+import calendar
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+GIB = 2**30
+
+
+@dataclass(frozen=True)
+class Resource:
+    unit: str
+    policies: tuple[str, ...]
+    usage_field: str
+    request_field: str | None
+    divisor: float  # stored value / divisor = quantity in the unit (storage: per month hour)
+
+
+RESOURCES = {
+    "cpu": Resource(
+        "core-hour",
+        ("usage", "request", "max"),
+        "cpu_core_seconds",
+        "cpu_request_core_seconds",
+        3600,
+    ),
+    "memory": Resource(
+        "GiB-hour",
+        ("usage", "request", "max"),
+        "memory_byte_seconds",
+        "memory_request_byte_seconds",
+        GIB * 3600,
+    ),
+    "gpu": Resource("GPU-hour", ("request",), "gpu_seconds", "gpu_seconds", 3600),
+    "gpu_memory": Resource("GiB-hour", ("usage",), "gpu_memory_mib_seconds", None, 1024 * 3600),
+    "storage": Resource("GiB-month", ("usage",), "storage_byte_seconds", None, GIB * 3600),
+    "network_rx": Resource("GiB", ("usage",), "network_rx_bytes", None, GIB),
+    "network_tx": Resource("GiB", ("usage",), "network_tx_bytes", None, GIB),
+}
+QUANTITY_STEP = Decimal("0.001")  # SAP activity quantities are QUAN 15,3
+CENT = Decimal("0.01")
+
+
+def hours_in_month(t: datetime) -> int:
+    return calendar.monthrange(t.year, t.month)[1] * 24
+
+
+def raw_quantity(resource: str, policy: str, row: dict) -> float:
+    """Return the stored value a policy bills for one job-hour (before unit conversion)."""
+    spec = RESOURCES[resource]
+    if policy == "usage":
+        return row[spec.usage_field]
+    if policy == "request":
+        return row[spec.request_field]
+    return max(row[spec.usage_field], row[spec.request_field])
+
+
+def to_unit(resource: str, total: float, month: datetime) -> Decimal:
+    """Convert a summed stored value into the tariff's unit, exactly as a Decimal."""
+    divisor = Decimal(RESOURCES[resource].divisor)
+    if resource == "storage":
+        # GiB-month prorated per hour: an hour is 1/(hours of its calendar month) of a month.
+        divisor *= hours_in_month(month)
+    return Decimal(total) / divisor
+
+
+def round_quantity(q: Decimal) -> Decimal:
+    return q.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP)
+
+
+def amount(quantity: Decimal, price: Decimal) -> Decimal:
+    """A line's amount: quantity x unit price, rounded half-up to the cent."""
+    return (quantity * price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def tariff_problem(tariff) -> str:
+    """Return why a tariff is not acceptable, or an empty string."""
+    spec = RESOURCES.get(tariff.resource)
+    if spec is None:
+        return f"resource: unknown {tariff.resource!r}; use {', '.join(RESOURCES)}"
+    if tariff.unit != spec.unit:
+        return f"unit: {tariff.resource} is priced per {spec.unit}, not {tariff.unit!r}"
+    if tariff.policy not in spec.policies:
+        return (
+            f"policy: {tariff.resource} takes {' or '.join(spec.policies)}, not {tariff.policy!r}"
+        )
+    if tariff.price_chf is None or tariff.price_chf < 0:
+        return "price_chf: must be zero or more"
+    if tariff.valid_from is None:
+        return "valid_from: missing"
+    from billing.periods import closed_period_at
+
+    if closed := closed_period_at(tariff.valid_from):
+        return f"valid_from: {tariff.valid_from:%Y-%m-%d} lies in closed period {closed}"
+    if tariff.pk:
+        from billing.models import StatementLine
+
+        if StatementLine.objects.filter(tariff_id=tariff.pk, statement__period__status="closed"):
+            return "this tariff priced a closed period and can no longer change"
+    return ""
+
+
+class Tariffs:
+    """The tariffs of every resource, to find the one in force at an hour."""
+
+    def __init__(self, tariffs):
+        self.by_resource: dict[str, list] = {}
+        for t in sorted(tariffs, key=lambda t: t.valid_from):
+            self.by_resource.setdefault(t.resource, []).append(t)
+        self.starts = {r: [t.valid_from for t in ts] for r, ts in self.by_resource.items()}
+
+    def at(self, resource: str, hour: datetime):
+        """Return the tariff of `resource` in force at `hour`, or None."""
+        i = bisect_right(self.starts.get(resource, []), hour)
+        return self.by_resource[resource][i - 1] if i else None
+
+    def end_of(self, tariff) -> datetime:
+        """Return when `tariff` stops applying (the next tariff's start)."""
+        starts = self.starts[tariff.resource]
+        i = starts.index(tariff.valid_from) + 1
+        return starts[i] if i < len(starts) else datetime.max.replace(tzinfo=UTC)

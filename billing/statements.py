@@ -1,0 +1,245 @@
+"""Monthly statements: one per account per period, priced line by line.
+
+A line prices one resource at one tariff over the hours that tariff was in force in the
+month (a tariff change mid-month gives two lines), plus one line per resource and tariff
+for the adjustments billed in the period. Every line keeps its jobs' shares; its job-hours
+are the account's usage rows of the line's hours, and their collection runs are the runs
+that marked those hours collected (see `line_sources`).
+
+Statements of an open period are drafts, recomputed by `refresh_statements`; a closed
+period's statements are never recomputed.
+"""
+
+import math
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.hours import HOUR
+from billing.models import (
+    QUANTITIES,
+    Account,
+    Adjustment,
+    CollectedHour,
+    CollectionRun,
+    HourlyUsage,
+    Period,
+    Statement,
+    StatementJob,
+    StatementLine,
+    Tariff,
+)
+from billing.periods import (
+    DETAIL_STEP,
+    flagged_hours,
+    hour_ranges,
+    month_bounds,
+    uncollected_hours,
+)
+from billing.pricing import RESOURCES, Tariffs, amount, raw_quantity, round_quantity, to_unit
+
+
+class PricingError(Exception):
+    """Usage that no tariff prices; the message names the resource and the first hour."""
+
+
+class Bucket:
+    """The values of one (account, resource, tariff) collected per job."""
+
+    def __init__(self):
+        self.values: dict[int, list[float]] = defaultdict(list)
+
+    def add(self, job_id: int, value: float):
+        self.values[job_id].append(value)
+
+
+def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
+    """Group the month's job-hours by (account, resource, tariff)."""
+    start, end = month_bounds(period.month)
+    buckets: dict[tuple, Bucket] = defaultdict(Bucket)
+    rows = HourlyUsage.objects.filter(hour__gte=start, hour__lt=end).values(
+        "account_id", "job_id", "hour", *QUANTITIES
+    )
+    for row in rows.iterator(chunk_size=5000):
+        for resource, spec in RESOURCES.items():
+            tariff = tariffs.at(resource, row["hour"])
+            if tariff is None:
+                if row[spec.usage_field] or (spec.request_field and row[spec.request_field]):
+                    raise PricingError(
+                        f"no tariff for {resource} at {row['hour'].isoformat()}; "
+                        "import one with import_tariffs"
+                    )
+                continue
+            value = raw_quantity(resource, tariff.policy, row)
+            if value:
+                buckets[(row["account_id"], resource, tariff.pk)].add(row["job_id"], value)
+    return buckets
+
+
+def usage_line(statement, tariff, tariffs, bucket: Bucket, month_start, month_end):
+    """Build one usage line and its per-job detail (unsaved)."""
+    r = tariff.resource
+    quantity = round_quantity(
+        to_unit(r, math.fsum(v for vs in bucket.values.values() for v in vs), month_start)
+    )
+    line = StatementLine(
+        statement=statement,
+        kind=StatementLine.Kind.USAGE,
+        resource=r,
+        tariff=tariff,
+        unit=tariff.unit,
+        quantity=quantity,
+        unit_price=tariff.price_chf,
+        amount_chf=amount(quantity, tariff.price_chf),
+        first_hour=max(tariff.valid_from, month_start),
+        end_hour=min(tariffs.end_of(tariff), month_end),
+    )
+    jobs = [
+        StatementJob(
+            line=line,
+            job_id=job_id,
+            quantity=to_unit(r, math.fsum(vs), month_start).quantize(DETAIL_STEP),
+            hours=len(vs),
+        )
+        for job_id, vs in sorted(bucket.values.items())
+    ]
+    return line, jobs
+
+
+def adjustment_lines(statement, adjustments: list[Adjustment]):
+    """Build one line per (resource, tariff) of an account's adjustments (unsaved)."""
+    groups: dict[tuple, list[Adjustment]] = defaultdict(list)
+    for a in adjustments:
+        groups[(a.resource, a.tariff_id)].append(a)
+    for (_resource, _), group in sorted(groups.items()):
+        tariff = group[0].tariff
+        quantity = round_quantity(sum((a.quantity for a in group), Decimal(0)))
+        hours = sorted({a.source_hour for a in group})
+        reasons = sorted({a.reason for a in group})
+        line = StatementLine(
+            statement=statement,
+            kind=StatementLine.Kind.ADJUSTMENT,
+            resource=tariff.resource,
+            tariff=tariff,
+            unit=tariff.unit,
+            quantity=quantity,
+            unit_price=tariff.price_chf,
+            amount_chf=amount(quantity, tariff.price_chf),
+            first_hour=hours[0],
+            end_hour=hours[-1] + HOUR,
+            reason="; ".join(reasons)[:500],
+        )
+        per_job: dict[int, list[Adjustment]] = defaultdict(list)
+        for a in group:
+            per_job[a.job_id].append(a)
+        jobs = [
+            StatementJob(
+                line=line,
+                job_id=job_id,
+                quantity=sum((a.quantity for a in adjs), Decimal(0)),
+                hours=len({a.source_hour for a in adjs}),
+            )
+            for job_id, adjs in sorted(per_job.items())
+        ]
+        yield line, jobs
+
+
+def refresh_statements(period: Period, now: datetime) -> list[Statement]:
+    """Recompute the draft statements of an open period; return them."""
+    if period.is_closed:
+        raise ValueError(f"period {period} is closed; its statements never change")
+    start, end = month_bounds(period.month)
+    tariffs = Tariffs(Tariff.objects.all())
+    buckets = usage_buckets(period, tariffs)
+    adjustments: dict[int, list[Adjustment]] = defaultdict(list)
+    for a in Adjustment.objects.filter(period=period).select_related("tariff"):
+        adjustments[a.account_id].append(a)
+    account_ids = {key[0] for key in buckets} | set(adjustments)
+    missing = {c: hour_ranges(hs) for c, hs in uncollected_hours(period.month, now).items()}
+    flagged = flagged_hours(period.month)
+    by_id = {t.pk: t for ts in tariffs.by_resource.values() for t in ts}
+    with transaction.atomic():
+        Statement.objects.filter(period=period).exclude(account_id__in=account_ids).delete()
+        statements = []
+        for account in Account.objects.filter(pk__in=account_ids).order_by("name"):
+            kind, receiver = account.receiver
+            statement, _ = Statement.objects.update_or_create(
+                period=period,
+                account=account,
+                defaults={
+                    "receiver_type": kind,
+                    "receiver": receiver,
+                    "computed_at": now,
+                    "missing_hours": missing,
+                    "flagged_hours": flagged,
+                },
+            )
+            statement.lines.all().delete()
+            built = [
+                usage_line(statement, by_id[tid], tariffs, bucket, start, end)
+                for (aid, _r, tid), bucket in sorted(buckets.items())
+                if aid == account.pk
+            ]
+            built += list(adjustment_lines(statement, adjustments.get(account.pk, [])))
+            built = [(line, jobs) for line, jobs in built if line.quantity]
+            StatementLine.objects.bulk_create([line for line, _ in built])
+            StatementJob.objects.bulk_create([j for _, jobs in built for j in jobs])
+            statement.total_chf = sum((line.amount_chf for line, _ in built), Decimal(0))
+            statement.save(update_fields=["total_chf"])
+            statements.append(statement)
+    return statements
+
+
+def line_sources(line: StatementLine) -> dict:
+    """Where a line's number comes from: its job-hours and the runs that collected them."""
+    if line.kind == StatementLine.Kind.ADJUSTMENT:
+        adjustments = Adjustment.objects.filter(
+            period=line.statement.period,
+            account=line.statement.account,
+            tariff=line.tariff,
+        ).select_related("job__cluster", "run")
+        return {
+            "adjustments": [
+                {
+                    "job_id": a.job_id,
+                    "source_hour": a.source_hour.isoformat(),
+                    "quantity": str(a.quantity),
+                    "reason": a.reason,
+                    "run_id": a.run_id,
+                }
+                for a in adjustments.order_by("source_hour", "job_id")
+            ],
+            "runs": runs_json(CollectionRun.objects.filter(adjustment__in=adjustments)),
+        }
+    usage = HourlyUsage.objects.filter(
+        account=line.statement.account,
+        hour__gte=line.first_hour,
+        hour__lt=line.end_hour,
+        job__in=line.jobs.values("job_id"),
+    )
+    hours = CollectedHour.objects.filter(
+        cluster__in=usage.values("job__cluster"), hour__in=usage.values("hour")
+    )
+    return {
+        "job_hours": usage.count(),
+        "runs": runs_json(CollectionRun.objects.filter(collectedhour__in=hours)),
+    }
+
+
+def runs_json(runs) -> list[dict]:
+    return [
+        {
+            "id": r.pk,
+            "cluster": r.cluster,
+            "window_start": r.window_start.isoformat(),
+            "window_end": r.window_end.isoformat(),
+            "started_at": r.started_at.isoformat(),
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+            "queries": r.queries,
+            "query_seconds": r.query_seconds,
+            "status": r.status,
+        }
+        for r in runs.distinct().order_by("started_at")
+    ]
