@@ -84,3 +84,116 @@ class DataGapAdmin(admin.ModelAdmin):
     list_display = ["cluster", "exporter", "start", "end", "bridged", "run"]
     list_filter = ["cluster", "bridged"]
     date_hierarchy = "start"
+
+
+# Money: tariffs, periods, statements, adjustments and exports. A closed period is
+# read-only here, and so are its usage rows and the tariffs that priced it.
+
+from billing.models import (  # noqa: E402 (appended section)
+    Adjustment,
+    ExportBatch,
+    ExportFile,
+    Period,
+    Statement,
+    StatementLine,
+    Tariff,
+)
+from billing.periods import closed_period_at, month_bounds  # noqa: E402
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shows records that only commands write (statements, adjustments, exports)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tariff)
+class TariffAdmin(admin.ModelAdmin):
+    list_display = ["resource", "unit", "price_chf", "policy", "valid_from", "activity_type"]
+    list_filter = ["resource"]
+
+    def priced_a_closed_period(self, obj) -> bool:
+        return bool(obj and obj.lines.filter(statement__period__status=Period.Status.CLOSED))
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self.priced_a_closed_period(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (
+            obj and (obj.lines.exists() or obj.adjustment_set.exists())
+        )
+
+
+@admin.register(Period)
+class PeriodAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "status", "closed_at", "forced"]
+
+
+class StatementLineInline(admin.TabularInline):
+    model = StatementLine
+    fields = ["kind", "resource", "quantity", "unit", "unit_price", "amount_chf", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    list_display = ["period", "account", "receiver_type", "receiver", "total_chf", "computed_at"]
+    list_filter = ["period"]
+    search_fields = ["account__name"]
+    inlines = [StatementLineInline]
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ["period", "account", "resource", "quantity", "source_hour", "reason"]
+    list_filter = ["period", "resource"]
+    raw_id_fields = ["job"]
+
+
+class ExportFileInline(admin.TabularInline):
+    model = ExportFile
+    fields = ["name", "sha256", "size"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(ExportBatch)
+class ExportBatchAdmin(ReadOnlyAdmin):
+    list_display = ["number", "period", "format", "created_at"]
+    list_filter = ["format"]
+    inlines = [ExportFileInline]
+
+
+class ClosedAwareHourlyUsageAdmin(HourlyUsageAdmin):
+    """Usage rows of a closed period can be looked at, not changed."""
+
+    def has_change_permission(self, request, obj=None):
+        closed = obj is not None and closed_period_at(obj.hour)
+        return super().has_change_permission(request, obj) and not closed
+
+    def has_delete_permission(self, request, obj=None):
+        closed = obj is not None and closed_period_at(obj.hour)
+        return super().has_delete_permission(request, obj) and not closed
+
+    def delete_queryset(self, request, queryset):
+        for period in Period.objects.filter(status=Period.Status.CLOSED):
+            start, end = month_bounds(period.month)
+            queryset = queryset.exclude(hour__gte=start, hour__lt=end)
+        super().delete_queryset(request, queryset)
+
+
+admin.site.unregister(HourlyUsage)
+admin.site.register(HourlyUsage, ClosedAwareHourlyUsageAdmin)

@@ -19,7 +19,7 @@ from billing.models import (
     StatementLine,
     Tariff,
 )
-from billing.periods import close_period, parse_month
+from billing.periods import PeriodError, close_period, parse_month
 from billing.statements import refresh_statements
 from billing.store import AccountResolver, write_hour
 from tests.billing_fixtures import (
@@ -97,7 +97,7 @@ def test_closing_twice_changes_nothing(db, capsys):
 
 
 def test_a_month_that_has_not_ended_cannot_be_closed(db):
-    with pytest.raises(CommandError, match="has not ended"):
+    with pytest.raises(PeriodError, match="has not ended"):
         close_period(parse_month("2026-03"), True, datetime(2026, 3, 31, 23, tzinfo=UTC))
 
 

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
-from web import api
+from web import api, api_statements
 
 urlpatterns = [
     path("usage", api.usage, name="api-usage"),
+    path("statements", api_statements.statements, name="api-statements"),
+    path("statements/<int:pk>", api_statements.statement, name="api-statement"),
 ]
