@@ -123,13 +123,13 @@ class PodCgroups:
         uid = pod.uid
         if flavour == "containerd":
             u = uid.replace("-", "_")
-            q = qos_class(pod.containers)
+            q = qos_class(pod.all_containers())
             if q == "guaranteed":
                 self.id = f"/kubepods.slice/kubepods-pod{u}.slice"
             else:
                 self.id = f"/kubepods.slice/kubepods-{q}.slice/kubepods-{q}-pod{u}.slice"
         else:
-            q = qos_class(pod.containers)
+            q = qos_class(pod.all_containers())
             qos = "" if q == "guaranteed" else f"/{q}"
             self.id = f"/kubepods{qos}/pod{uid}"
 
@@ -166,7 +166,8 @@ ROOT = {"container": "", "id": "/", "image": "", "name": "", "namespace": "", "p
 
 
 def _instances(pod: Pod):
-    for c in pod.containers:
+    """Every container instance of the pod, init containers (classic and native) included."""
+    for c in pod.all_containers():
         for inst in c.instances:
             yield c, inst
 

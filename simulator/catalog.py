@@ -26,8 +26,12 @@ BATCH_NAMESPACES = ["ml-lab", "genomics", "physics-sim", "sandbox"]
 GPU_NAMESPACES = ["ml-lab", "physics-sim"]
 
 
-def make_nodes(seed: int, nodes: int, gpu_nodes: int) -> list[Node]:
-    """`nodes` CPU nodes `node-N` followed by `gpu_nodes` GPU nodes `gpu-node-N` (8 GPUs)."""
+def make_nodes(seed: int, nodes: int, gpu_nodes: int, behaviours=frozenset()) -> list[Node]:
+    """`nodes` CPU nodes `node-N` followed by `gpu_nodes` GPU nodes `gpu-node-N` (8 GPUs).
+
+    With `mig` the last GPU node is MIG-partitioned; with `shared-gpu` the last other GPU node
+    is time-sliced (no GPU node left for it: not applied).
+    """
     out = []
     for i in range(nodes + gpu_nodes):
         gpu = i >= nodes
@@ -45,6 +49,9 @@ def make_nodes(seed: int, nodes: int, gpu_nodes: int) -> list[Node]:
                 key=f"{seed}:{name}",
             )
         )
+    modes = [m for b, m in (("mig", "mig"), ("shared-gpu", "shared")) if b in behaviours]
+    for node, mode in zip(reversed([n for n in out if n.gpus]), modes, strict=False):
+        node.gpu_mode = mode
     return out
 
 
@@ -107,7 +114,46 @@ def _crashing(seed: int, workload: Workload, name: str, node: Node, owner, lo: i
     return pod
 
 
-def long_running(seed: int, nodes: list[Node], start: int, end: int) -> tuple[list[Pod], list[PVC]]:
+def recreation_time(seed: int, day: int) -> int:
+    """When the StatefulSet pod is deleted and recreated on UTC day `day` (02:00-22:00)."""
+    return day * DAY + 7200 + stable_int(seed, "recreate", day) % (20 * 3600)
+
+
+def _recreated(seed: int, workload: Workload, base: Pod, node: Node, lo: int, hi: int) -> list[Pod]:
+    """The generations of a StatefulSet pod deleted and recreated once a day (days lo..hi).
+
+    The generation of day d is created 2 s after the recreation of day d - 1 under the same
+    name with a new uid, runs a few seconds later and is deleted while Running at the
+    recreation of day d (its containers end then).
+    """
+    c0 = base.containers[0]
+    inst0 = c0.instances[0]
+    out = []
+    for d in range(lo, hi + 1):
+        created, gone = recreation_time(seed, d - 1) + 2, recreation_time(seed, d)
+        running = created + 3 + stable_int(seed, "recreate-start", d) % 6
+        pod = make_pod(
+            seed,
+            workload,
+            base.name,
+            node,
+            (base.owner_kind, base.owner_name),
+            created,
+            running,
+            gone,
+            gone,
+            None,
+            [],
+        )
+        insts = instances(seed, pod.uid, c0.name, [(running + 1, gone)], inst0.cpu_m, inst0.mem)
+        pod.containers.append(Container(c0.name, c0.image, c0.requests, c0.limits, insts))
+        out.append(pod)
+    return out
+
+
+def long_running(
+    seed: int, nodes: list[Node], start: int, end: int, behaviours=frozenset()
+) -> tuple[list[Pod], list[PVC]]:
     """Long-running pods and PVCs; restart instances cover the days of [start, end)."""
     cpu_nodes = [n for n in nodes if not n.gpus] or nodes
     rng = random.Random(f"{seed}:static")
@@ -165,11 +211,12 @@ def long_running(seed: int, nodes: list[Node], start: int, end: int) -> tuple[li
         )
     )  # no requests at all: BestEffort
     db = Workload("genomics", "StatefulSet", "postgres", created=_created(seed, "postgres"))
+    db_node = pick()
     db_pod = _steady(
         seed,
         db,
         "postgres-0",
-        pick(),
+        db_node,
         ("StatefulSet", "postgres"),
         "postgres",
         "docker.io/library/postgres:16.3",
@@ -178,7 +225,10 @@ def long_running(seed: int, nodes: list[Node], start: int, end: int) -> tuple[li
         900,
         6 * GI,
     )
-    pods.append(db_pod)
+    if "recreated-pod" in behaviours:
+        pods += _recreated(seed, db, db_pod, db_node, start // DAY, (end - 1) // DAY + 1)
+    else:
+        pods.append(db_pod)
     agent = Workload("monitoring", "DaemonSet", "node-agent", created=_created(seed, "node-agent"))
     for node in nodes:
         pods.append(

@@ -23,6 +23,9 @@ class Node:
     boot: int
     key: str  # "<seed>:<name>": node levels differ between seeds
     gpu_model: str = "NVIDIA A100-SXM4-80GB"
+    # how the GPUs are offered: "exclusive" (nvidia.com/gpu), "mig" (MIG slices) or "shared"
+    # (time-sliced replicas, nvidia.com/gpu.shared)
+    gpu_mode: str = "exclusive"
 
     def levels(self, quantity: str, lo: int, hi: int) -> Levels:
         """Weekly-periodic levels of a node-wide quantity (system usage, host traffic)."""
@@ -76,6 +79,9 @@ class Container:
     limits: dict[str, float]
     instances: list[Instance]
     gpus: list[int] = field(default_factory=list)  # GPU indexes on the node
+    # MIG node: (gpu, GPU instance id); shared node: (gpu, replica index)
+    slices: list[tuple[int, int]] = field(default_factory=list)
+    restart_policy: str = ""  # init containers: "Always" marks a native sidecar
 
 
 @dataclass(slots=True)
@@ -108,6 +114,10 @@ class Pod:
     host_network: bool = False
     ip: str = ""
     sandbox_id: str = ""
+    # init containers, in spec order; they run before `containers` (native sidecars: on)
+    init_containers: list[Container] = field(default_factory=list)
+    scheduled: int | None = None  # when the pod got its node; None: at creation
+    initialized: int | None = None  # phase Running from then (init done); None: `running`
     periodic: bool = False  # long-running: weekly-periodic usage levels
     # counters (cpu: level x ms; faults: counts) of container instances older than `containers`
     # lists, which the pod cgroup still accounts for
@@ -127,11 +137,21 @@ class Pod:
             self._levels[quantity] = lv
         return lv
 
+    def scheduled_at(self) -> int | None:
+        """When the pod got a node (None: never; it is deleted while unscheduled)."""
+        if not self.node:
+            return None
+        return self.created if self.scheduled is None else self.scheduled
+
+    def all_containers(self) -> list[Container]:
+        """Init containers then app containers: every container the kubelet runs."""
+        return self.init_containers + self.containers if self.init_containers else self.containers
+
     def phase_at(self, t: float) -> str | None:
         """The pod phase at time t (epoch seconds), None when the pod does not exist."""
         if t < self.created or (self.deleted is not None and t >= self.deleted):
             return None
-        if t < self.running:
+        if t < (self.running if self.initialized is None else self.initialized):
             return "Pending"
         if self.completed is None or t < self.completed:
             return "Running"
