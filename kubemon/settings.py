@@ -184,3 +184,57 @@ CRONJOBS = [
         ["collect_usage"],
     )
 ]
+
+# ---------------------------------------------------------------------------------------
+# SIFAC export: month-end close and the SAP export (python manage.py close_period and
+# export_sifac; docs/billing.md). The SAP values must come from EPFL's SAP team.
+# ---------------------------------------------------------------------------------------
+# Where export_sifac writes its files (created when missing).
+KUBEMON_EXPORT_DIR = os.getenv("KUBEMON_EXPORT_DIR", str(BASE_DIR / "var" / "exports"))
+# Controlling area (CO_AREA, 4) and the platform's sender cost centre (SEND_CCTR, 10).
+KUBEMON_SIFAC_CO_AREA = os.getenv("KUBEMON_SIFAC_CO_AREA", "EPFL")
+KUBEMON_SIFAC_SENDER_COST_CENTER = os.getenv("KUBEMON_SIFAC_SENDER_COST_CENTER", "1000")
+# SAP activity type (ACTTYPE, 6) and unit (3) per resource, JSON objects. A tariff may name
+# its own activity type; it must be one of these.
+KUBEMON_SIFAC_ACTIVITY_TYPES = os.getenv(
+    "KUBEMON_SIFAC_ACTIVITY_TYPES",
+    '{"cpu": "K8SCPU", "memory": "K8SMEM", "gpu": "K8SGPU", "gpu_memory": "K8SGMM",'
+    ' "storage": "K8SSTO", "network_rx": "K8SNRX", "network_tx": "K8SNTX"}',
+)
+KUBEMON_SIFAC_UNITS = os.getenv(
+    "KUBEMON_SIFAC_UNITS",
+    '{"cpu": "H", "memory": "GBH", "gpu": "H", "gpu_memory": "GBH", "storage": "GBM",'
+    ' "network_rx": "GB", "network_tx": "GB"}',
+)
+# The SAP user recorded on the postings (USERNAME, 12).
+KUBEMON_SIFAC_USERNAME = os.getenv("KUBEMON_SIFAC_USERNAME", "KUBEMON")
+# IDoc control record: SAP client (MANDT), ports and logical systems of both sides.
+KUBEMON_SIFAC_CLIENT = os.getenv("KUBEMON_SIFAC_CLIENT", "100")
+KUBEMON_SIFAC_SENDER_PORT = os.getenv("KUBEMON_SIFAC_SENDER_PORT", "KUBEMON")
+KUBEMON_SIFAC_SENDER_SYSTEM = os.getenv("KUBEMON_SIFAC_SENDER_SYSTEM", "KUBEMON")
+KUBEMON_SIFAC_RECEIVER_PORT = os.getenv("KUBEMON_SIFAC_RECEIVER_PORT", "SAPPRD")
+KUBEMON_SIFAC_RECEIVER_SYSTEM = os.getenv("KUBEMON_SIFAC_RECEIVER_SYSTEM", "PRDCLNT100")
+# Day of the month on which the crontab closes the previous month (02:30 UTC) and exports
+# it (03:00 UTC) in each of KUBEMON_EXPORT_FORMATS.
+KUBEMON_CLOSE_DAY = envint("KUBEMON_CLOSE_DAY", 5)
+if not 1 <= KUBEMON_CLOSE_DAY <= 28:
+    raise ImproperlyConfigured(f"KUBEMON_CLOSE_DAY must be 1 to 28, not {KUBEMON_CLOSE_DAY}")
+KUBEMON_EXPORT_FORMATS = [
+    f for f in os.getenv("KUBEMON_EXPORT_FORMATS", "idoc,csv").split(",") if f.strip()
+]
+CRONJOBS += [
+    (
+        f"30 2 {KUBEMON_CLOSE_DAY} * *",
+        "django.core.management.call_command",
+        ["close_period", "previous"],
+    ),
+    *(
+        (
+            f"0 3 {KUBEMON_CLOSE_DAY} * *",
+            "django.core.management.call_command",
+            ["export_sifac", "previous"],
+            {"format": fmt.strip()},
+        )
+        for fmt in KUBEMON_EXPORT_FORMATS
+    ),
+]
