@@ -1,8 +1,9 @@
-"""Turn one hour of pod facts into usage per job: pure functions, no database.
+"""Turn one hour of facts into usage per job: pure functions, no I/O.
 
 A job is the workload that owns the pods: a ReplicaSet's Deployment, a Job (with its
 CronJob as parent), a StatefulSet, a DaemonSet, or the Pod itself when it has no owner.
-A PersistentVolumeClaim is billed as its own item.
+A PersistentVolumeClaim is billed as its own item. Time-based quantities use each pod's
+running interval (billing.facts); what an unbridged data gap hid is left out.
 """
 
 import math
@@ -10,7 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from billing.collect import Hour, PodFacts
+from billing.facts import Hour, InstanceFacts, PodFacts
+from billing.gpus import gpu_weight
 from billing.models import QUANTITIES
 
 NO_OWNER = ("", "<none>")
@@ -52,7 +54,7 @@ def job_of(pod: PodFacts, hour: Hour) -> tuple[str, str, str, str]:
 def pods_by_name(hour: Hour) -> dict[tuple[str, str], PodFacts]:
     """Index pods by (namespace, pod) as cAdvisor names them, preferring the latest run."""
     index: dict[tuple[str, str], PodFacts] = {}
-    for pod in sorted(hour.pods.values(), key=lambda p: (p.seen_running, p.start or 0)):
+    for pod in sorted(hour.pods.values(), key=lambda p: (p.seen_active, p.start or 0)):
         index[(pod.namespace, pod.pod)] = pod
     return index
 
@@ -60,70 +62,147 @@ def pods_by_name(hour: Hour) -> dict[tuple[str, str], PodFacts]:
 def gauge_integral(total: float, count: float, seconds: float | None, interval: int) -> float:
     """Integrate a gauge from the sum and number of its samples in the hour.
 
-    The mean sample times the running time; the time is capped at one interval past what
-    the samples cover, so a scrape gap is not billed. Without a known running time the
-    samples stand for one interval each.
+    The mean sample times the running time. Without a known running time the samples
+    stand for one interval each.
     """
     if count <= 0:
         return 0.0
     if seconds is None:
         return total * interval
-    return total / count * min(seconds, (count + 1) * interval)
+    return total / count * seconds
 
 
-def usage_by_job(hour_start: datetime, hour: Hour, interval: int) -> dict[tuple, JobUsage]:
-    """Return {(namespace, kind, name): JobUsage} for one hour."""
-    jobs: dict[tuple, JobUsage] = {}
+def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, interval: int):
+    """When a container instance that stopped reporting before the hour's end ended.
 
-    def add(namespace, pod_name, quantity, value):
-        pod = index.get((namespace, pod_name)) or PodFacts(namespace, pod_name, "")
-        kind, name, parent_kind, parent_name = job_of(pod, hour)
-        job = jobs.setdefault((namespace, kind, name), JobUsage(parent_kind, parent_name))
+    kube-state-metrics knows exact ends: the completion time (the latest FinishedAt, also
+    while the pod runs on), a restarted container's previous end, the start of the next
+    init container or of the app containers. The end taken is the one of those nearest to
+    what the instance's samples cover; without one near, that coverage itself.
+    """
+    covered = start + inst.count * interval
+    candidates = {
+        pod.completion,
+        pod.first_completion,
+        pod.app_start,
+        *pod.init_starts.values(),
+        *hour.terminations.get((inst.namespace, inst.pod, inst.container), ()),
+    }
+    near = [t for t in candidates if t is not None and t > start and abs(t - covered) <= interval]
+    return min(near, key=lambda t: abs(t - covered)) if near else covered
+
+
+def requested_gpu(pod: PodFacts, weights: dict[str, float]) -> bool:
+    resources = set(pod.requests).union(*pod.init_requests.values())
+    return any(gpu_weight(r, weights) > 0 for r in resources)
+
+
+class Attribution:
+    """The usage of every job in one hour."""
+
+    def __init__(self, hour_start: datetime, hour: Hour, interval: int, weights=None):
+        self.h0 = hour_start.timestamp()
+        self.hour = hour
+        self.interval = interval
+        self.weights = weights or {}
+        self.jobs: dict[tuple, JobUsage] = {}
+        self.by_name = pods_by_name(hour)
+        self.by_uid = {p.uid: p for p in hour.pods.values() if p.uid}
+
+    def add(self, namespace: str, pod_name: str, quantity: str, value: float, pod=None):
+        pod = pod or self.by_name.get((namespace, pod_name)) or PodFacts(namespace, pod_name, "")
+        kind, name, parent_kind, parent_name = job_of(pod, self.hour)
+        job = self.jobs.setdefault((namespace, kind, name), JobUsage(parent_kind, parent_name))
         job.parts[quantity].append(value)
 
-    index = pods_by_name(hour)
-    for pod in hour.pods.values():
-        seconds = pod.running_seconds(hour_start)
-        if seconds <= 0:
-            continue
-        add(
-            pod.namespace, pod.pod, "cpu_request_core_seconds", pod.requests.get("cpu", 0) * seconds
+    def usage(self) -> dict[tuple, JobUsage]:
+        for pod in self.hour.pods.values():
+            self.add_requests(pod)
+        self.add_counters()
+        for inst in self.hour.instances.values():
+            self.add_memory(inst)
+        for key, series in self.hour.gpu_memory.items():
+            self.add_gpu_memory(key, series)
+        for (namespace, claim), (size, seconds) in self.hour.pvcs.items():
+            job = self.jobs.setdefault((namespace, "PersistentVolumeClaim", claim), JobUsage())
+            job.parts["storage_byte_seconds"].append(size * seconds)
+        return {key: job for key, job in self.jobs.items() if any(job.quantities.values())}
+
+    def add_requests(self, pod: PodFacts):
+        lo, hi = pod.interval(self.h0)
+        if hi <= lo:
+            return
+        hidden = self.hour.gaps.hidden_seconds("ksm", "", lo, hi, False)
+        share = (hi - lo - hidden) / (hi - lo)
+        seconds = pod.request_seconds(self.h0)
+        gpu = math.fsum(gpu_weight(r, self.weights) * v for r, v in seconds.items())
+        for quantity, value in (
+            ("cpu_request_core_seconds", seconds.get("cpu", 0.0)),
+            ("memory_request_byte_seconds", seconds.get("memory", 0.0)),
+            ("gpu_seconds", gpu),
+        ):
+            self.add(pod.namespace, pod.pod, quantity, value * share, pod)
+
+    def add_counters(self):
+        for quantity, per_pod in self.hour.counters.items():
+            for (namespace, pod_name), values in per_pod.items():
+                pod = self.by_name.get((namespace, pod_name))
+                if quantity.startswith("network_") and pod is not None and pod.host_network:
+                    continue  # a hostNetwork pod's sandbox counts the whole node's traffic
+                for value in values:
+                    self.add(namespace, pod_name, quantity, value)
+
+    def add_memory(self, inst: InstanceFacts):
+        """An instance's mean working set times the part of its life inside the hour."""
+        pod = self.by_uid.get(inst.uid) or self.by_name.get((inst.namespace, inst.pod))
+        if pod is None:
+            value = gauge_integral(inst.total, inst.count, None, self.interval)
+            self.add(inst.namespace, inst.pod, "memory_byte_seconds", value)
+            return
+        lo, hi = pod.interval(self.h0)
+        start = max(lo, inst.start or lo)
+        end = (
+            hi
+            if inst.live_at_end
+            else min(hi, instance_end(inst, pod, self.hour, start, self.interval))
         )
-        add(
-            pod.namespace,
-            pod.pod,
-            "memory_request_byte_seconds",
-            pod.requests.get("memory", 0) * seconds,
-        )
-        add(pod.namespace, pod.pod, "gpu_seconds", pod.requests.get("nvidia_com_gpu", 0) * seconds)
+        seconds = self.gauge_seconds("kubelet", pod.node, start, end, inst.count)
+        value = gauge_integral(inst.total, inst.count, seconds, self.interval)
+        self.add(inst.namespace, inst.pod, "memory_byte_seconds", value, pod)
 
-    for quantity, per_pod in hour.counters.items():
-        for (namespace, pod_name), values in per_pod.items():
-            pod = index.get((namespace, pod_name))
-            if quantity.startswith("network_") and pod is not None and pod.host_network:
-                continue  # a hostNetwork pod's sandbox counts the whole node's traffic
-            for value in values:
-                add(namespace, pod_name, quantity, value)
+    def gauge_seconds(self, kind: str, node: str, lo: float, hi: float, count: float) -> float:
+        """Seconds a gauge's samples stand for: its object's time, less what unbridged
+        gaps hid, and at most one interval past what the samples and bridged gaps cover."""
+        if hi <= lo:
+            return 0.0
+        gaps = self.hour.gaps
+        seen = hi - lo - gaps.hidden_seconds(kind, node, lo, hi, False)
+        cover = (count + 1) * self.interval + gaps.hidden_seconds(kind, node, lo, hi, True)
+        return max(0.0, min(seen, cover))
 
-    def add_gauge(namespace, pod_name, quantity, series, samples, down=0.0):
-        """Integrate a gauge from its series' (sum, count) pairs of the hour."""
-        pod = index.get((namespace, pod_name))
-        seconds = max(0.0, pod.running_seconds(hour_start) - down) if pod else None
-        total = math.fsum(t for t, _ in series)
-        add(namespace, pod_name, quantity, gauge_integral(total, samples, seconds, interval))
+    def add_gpu_memory(self, key: tuple[str, str], series: list[tuple[float, float]]):
+        """GPU memory of pods that requested a GPU, from samples inside their run only:
+        never an idle GPU, never the exporter's own pod, never a finished pod's stale labels."""
+        pod = self.by_name.get(key)
+        if pod is None or not requested_gpu(pod, self.weights):
+            return
+        lo, hi = pod.interval(self.h0)
+        if key in self.hour.gpu_samples:
+            kept = [
+                [v for t, v in samples if lo - 1e-3 <= t <= hi + 1e-3]
+                for samples in self.hour.gpu_samples[key].values()
+            ]
+            total = math.fsum(v for device in kept for v in device)
+            count = max((len(device) for device in kept), default=0)
+        else:
+            total = math.fsum(t for t, _ in series)
+            # One series per device, all sampled together: the pod's sample times are one's.
+            count = max(c for _, c in series)
+        seconds = self.gauge_seconds("dcgm", pod.node, lo, hi, count)
+        value = gauge_integral(total, count, seconds, self.interval)
+        self.add(pod.namespace, pod.pod, "gpu_memory_mib_seconds", value, pod)
 
-    for (namespace, pod_name, container), series in hour.memory.items():
-        # A container's instances follow each other: their samples add up.
-        down = hour.downtime.get((namespace, pod_name, container), 0.0)
-        samples = sum(c for _, c in series)
-        add_gauge(namespace, pod_name, "memory_byte_seconds", series, samples, down)
 
-    for (namespace, pod_name), series in hour.gpu_memory.items():
-        # One series per GPU, all sampled together: a pod's sample times are one GPU's.
-        samples = max(c for _, c in series)
-        add_gauge(namespace, pod_name, "gpu_memory_mib_seconds", series, samples)
-
-    for (namespace, claim), (size, seconds) in hour.pvcs.items():
-        job = jobs.setdefault((namespace, "PersistentVolumeClaim", claim), JobUsage())
-        job.parts["storage_byte_seconds"].append(size * seconds)
-    return {key: job for key, job in jobs.items() if any(job.quantities.values())}
+def usage_by_job(hour_start: datetime, hour: Hour, interval: int, weights=None) -> dict:
+    """Return {(namespace, kind, name): JobUsage} for one hour."""
+    return Attribution(hour_start, hour, interval, weights).usage()

@@ -7,7 +7,7 @@ crash leaves every hour either fully written or untouched.
 
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Max, Q
@@ -20,6 +20,7 @@ from billing.models import (
     Cluster,
     CollectedHour,
     CollectionRun,
+    DataGap,
     HourlyUsage,
     Job,
     NamespaceAccount,
@@ -107,8 +108,12 @@ def write_hour(
     labels: dict[str, str],
     accounts: AccountResolver,
     run: CollectionRun,
+    flag: str = "",
 ) -> int:
-    """Replace the usage of one cluster hour; return the number of rows written."""
+    """Replace the usage of one cluster hour; return the number of rows written.
+
+    `flag` says why the hour is flagged (an unbridged data gap), or is empty.
+    """
     if periods.closed_period_at(hour):
         # A closed month never changes: differences become adjustments of an open one.
         return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
@@ -126,10 +131,33 @@ def write_hour(
         ]
         HourlyUsage.objects.bulk_create(rows)
         CollectedHour.objects.update_or_create(
-            cluster=cluster, hour=hour, defaults={"run": run, "collected_at": timezone.now()}
+            cluster=cluster,
+            hour=hour,
+            defaults={
+                "run": run,
+                "collected_at": timezone.now(),
+                "flagged": bool(flag),
+                "flag_reason": flag[:500],
+            },
         )
     return len(rows)
 
 
 def last_collected_hour(cluster: Cluster) -> datetime | None:
     return CollectedHour.objects.filter(cluster=cluster).aggregate(last=Max("hour"))["last"]
+
+
+def record_gaps(cluster: Cluster, run: CollectionRun, gaps) -> int:
+    """Record the data gaps a run found (billing.gaps.Gap), once per exporter and start."""
+    for gap in gaps:
+        DataGap.objects.update_or_create(
+            cluster=cluster,
+            exporter=gap.exporter,
+            start=datetime.fromtimestamp(gap.start, UTC),
+            defaults={
+                "run": run,
+                "end": datetime.fromtimestamp(gap.end, UTC),
+                "bridged": gap.bridged,
+            },
+        )
+    return len(gaps)

@@ -174,6 +174,18 @@ KUBEMON_SCRAPE_INTERVAL = envint("KUBEMON_SCRAPE_INTERVAL", 30)
 # How far back to look for a counter's last sample before an hour; a series silent for
 # longer counts as new.
 KUBEMON_COUNTER_LOOKBACK = os.getenv("KUBEMON_COUNTER_LOOKBACK", "6h")
+# Objects seen on both sides of a data gap up to this long (seconds) are billed through it;
+# a longer gap is not bridged and its hours are flagged.
+KUBEMON_MAX_BRIDGED_GAP = envint("KUBEMON_MAX_BRIDGED_GAP", 3600)
+# GPU-seconds per second of a GPU resource, `resource=weight,...`; MIG slices default to
+# N/7 of a GPU, nvidia_com_gpu_shared to 1/4 (billing/gpus.py).
+KUBEMON_GPU_WEIGHTS = os.getenv("KUBEMON_GPU_WEIGHTS", "")
+# Labels that tell the replicas of an HA Prometheus pair apart (read without deduplication).
+KUBEMON_REPLICA_LABELS = tuple(
+    label.strip()
+    for label in os.getenv("KUBEMON_REPLICA_LABELS", "prometheus_replica,replica").split(",")
+    if label.strip()
+)
 
 # Hourly collection from the system crontab: `python manage.py crontab add` installs it.
 # In Kubernetes, run the same command from a CronJob instead (deploy/).

@@ -10,9 +10,16 @@ edges. For each raw series (one container instance, one sandbox interface) the h
 increase is its last sample in the hour minus its last sample before the hour, or minus
 zero when the series is new. Series with a counter reset in or at the edge of the hour
 are left out here and fetched raw by the collector, which adds the post-reset values.
+
+kube-state-metrics facts are first reduced per object (`max by` the object's labels), so the
+same object exported by several series (a restarted exporter's old and new `instance`, two
+replicas or shards, an HA Prometheus pair) counts once; only then are containers summed.
+Aggregations keep `exported_namespace`/`exported_pod`/`exported_container` beside the plain
+labels: scraped with honor_labels false, the object's labels arrive under those names
+(billing.series.object_labels moves them back).
 """
 
-from promadapter.promql import quote
+from promadapter.promql import quote, regex_escape
 
 # cAdvisor series of real containers: not the pod cgroup (container=""), not the
 # pause/infra sandbox (image of pause with container="" or container="POD").
@@ -20,13 +27,25 @@ CONTAINER = 'container!="", container!="POD", image!=""'
 # Network counters live on the sandbox series only; the root cgroup (pod="") is the node.
 SANDBOX = 'pod!=""'
 RUNNING = 'phase="Running"'
+TERMINAL = 'phase=~"Succeeded|Failed"'
+# The resources billed per pod: CPU, memory, whole GPUs, time-sliced and MIG slices.
+RESOURCES = 'resource=~"cpu|memory|nvidia_com_gpu|nvidia_com_gpu_shared|nvidia_com_mig_.+"'
 
 COUNTERS = {
     "cpu_core_seconds": ("container_cpu_usage_seconds_total", CONTAINER),
     "network_rx_bytes": ("container_network_receive_bytes_total", SANDBOX),
     "network_tx_bytes": ("container_network_transmit_bytes_total", SANDBOX),
 }
-POD = "namespace, pod, uid"
+NS = "namespace, exported_namespace"
+POD = f"{NS}, pod, exported_pod, uid"
+CONTAINER_OF_POD = f"{POD}, container, exported_container"
+# One series per exporter that is always there while it is scraped: the heartbeats that
+# tell data gaps apart from objects that are gone. (kind, metric, matchers, exporter labels)
+HEARTBEATS = (
+    ("kubelet", "container_cpu_usage_seconds_total", 'id="/"', "job, instance, node"),
+    ("ksm", "kube_node_status_capacity", 'resource="cpu"', "job"),
+    ("dcgm", "DCGM_FI_DEV_FB_USED", "", "job, instance, Hostname, hostname, node"),
+)
 
 
 def hour_range(prometheus_major: int) -> str:
@@ -52,6 +71,10 @@ class UsageQueries:
         """The last sample before the hour, looking back at most `lookback`."""
         return f"last_over_time({series}[{self.lookback}] offset 1h)"
 
+    def widened(self, seconds: int) -> str:
+        """The hour's range selector widened by `seconds` (evaluated that much later)."""
+        return f"{int(self.hour.removesuffix('ms')) + seconds * 1000}ms"
+
     def counter_increase(self, metric: str, matchers: str) -> str:
         """Exact increase over the hour of each series without a reset."""
         s = self.sel(metric, matchers)
@@ -70,35 +93,55 @@ class UsageQueries:
     def raw_hour(self, series: str, later: int = 0) -> str:
         return f"{series}[{self.widened(later)}]"
 
-    # Pods, from kube-state-metrics.
-    def pod_ran(self) -> str:
-        running = self.sel("kube_pod_status_phase", RUNNING)
-        return f"max by ({POD}) (max_over_time({running}[{self.hour}]) == 1)"
+    def raw_around(self, series: str, margin: int) -> str:
+        """Raw samples from `margin` seconds before the hour to `margin` after it."""
+        return f"{series}[{self.widened(2 * margin)}]"
 
-    def pod_running_at_end(self, window: str) -> str:
+    # Pods, from kube-state-metrics. A pod is active while it is Running or one of its init
+    # containers runs (a pod initialising is still Pending).
+    def pod_active(self) -> str:
         running = self.sel("kube_pod_status_phase", RUNNING)
-        return f"max by ({POD}) (last_over_time({running}[{window}]) == 1)"
+        init = self.sel("kube_pod_init_container_status_running")
+        return (
+            f"max by ({POD}) (max_over_time({running}[{self.hour}]) == 1)"
+            f" or max by ({POD}) (max_over_time({init}[{self.hour}]) == 1)"
+        )
+
+    def pod_active_at_end(self, window: str) -> str:
+        running = self.sel("kube_pod_status_phase", RUNNING)
+        init = self.sel("kube_pod_init_container_status_running")
+        return (
+            f"max by ({POD}) (last_over_time({running}[{window}]) == 1)"
+            f" or max by ({POD}) (last_over_time({init}[{window}]) == 1)"
+        )
+
+    def pod_terminal(self, lookahead: int) -> str:
+        """Pods seen Succeeded or Failed by `lookahead` seconds after the hour's end."""
+        terminal = self.sel("kube_pod_status_phase", TERMINAL)
+        return f"max by ({POD}) (max_over_time({terminal}[{self.widened(lookahead)}]) == 1)"
 
     def pod_start(self) -> str:
         return f"max by ({POD}) ({self.last(self.sel('kube_pod_start_time'))})"
 
     def first_container_start(self) -> str:
-        """When the pod's first container started, as seen during the hour."""
+        """When the pod's first app container started, as seen during the hour."""
         started = self.sel("kube_pod_container_state_started")
         return f"min by ({POD}) (min_over_time({started}[{self.hour}]))"
 
-    def pod_completion(self, lookahead: int) -> str:
+    def init_container_starts(self) -> str:
+        """When each init container started (KSM 2.13+; absent before)."""
+        started = self.sel("kube_pod_init_container_state_started")
+        return f"min by ({CONTAINER_OF_POD}) (min_over_time({started}[{self.hour}]))"
+
+    def pod_completion(self, lookahead: int, fn: str = "max") -> str:
         """The completion time, evaluated `lookahead` seconds after the hour's end.
 
-        A pod that ends just before the hour's end is seen completed only at the next
-        scrape, which may fall into the next hour; the lookahead catches it.
+        kube-state-metrics publishes the latest FinishedAt of the containers that have
+        terminated, also while the pod still runs (a sidecar outliving the main container,
+        a crash before its restart), so its smallest and largest values are both read.
         """
         completion = self.sel("kube_pod_completion_time")
-        return f"max by ({POD}) (last_over_time({completion}[{self.widened(lookahead)}]))"
-
-    def widened(self, seconds: int) -> str:
-        """The hour's range selector widened by `seconds` (evaluated that much later)."""
-        return f"{int(self.hour.removesuffix('ms')) + seconds * 1000}ms"
+        return f"{fn} by ({POD}) ({fn}_over_time({completion}[{self.widened(lookahead)}]))"
 
     def pod_info(self) -> str:
         return f"max by ({POD}, node, host_network) ({self.last(self.sel('kube_pod_info'))})"
@@ -107,25 +150,35 @@ class UsageQueries:
         return f"max by ({POD}, owner_kind, owner_name) ({self.last(self.sel('kube_pod_owner'))})"
 
     def pod_requests(self) -> str:
-        requests = self.sel(
-            "kube_pod_container_resource_requests", 'resource=~"cpu|memory|nvidia_com_gpu"'
-        )
-        return f"sum by ({POD}, resource) ({self.last(requests)})"
+        """Requests of app containers, per pod and resource, each container counted once."""
+        requests = self.sel("kube_pod_container_resource_requests", RESOURCES)
+        per_container = f"max by ({CONTAINER_OF_POD}, resource) ({self.last(requests)})"
+        return f"sum by ({POD}, resource) ({per_container})"
+
+    def init_requests(self) -> str:
+        """Requests of each init container (classic ones and native sidecars)."""
+        requests = self.sel("kube_pod_init_container_resource_requests", RESOURCES)
+        return f"max by ({CONTAINER_OF_POD}, resource) ({self.last(requests)})"
+
+    def native_sidecars(self) -> str:
+        """Init containers with restartPolicy Always: they run beside the app containers."""
+        info = self.sel("kube_pod_init_container_info", 'restart_policy="Always"')
+        return f"max by ({CONTAINER_OF_POD}) ({self.last(info)})"
 
     def replicaset_owner(self) -> str:
         return (
-            "max by (namespace, replicaset, owner_kind, owner_name) "
+            f"max by ({NS}, replicaset, owner_kind, owner_name) "
             f"({self.last(self.sel('kube_replicaset_owner'))})"
         )
 
     def job_owner(self) -> str:
         return (
-            "max by (namespace, job_name, owner_kind, owner_name) "
+            f"max by ({NS}, job_name, owner_kind, owner_name) "
             f"({self.last(self.sel('kube_job_owner'))})"
         )
 
     def namespace_label(self, label: str) -> str:
-        return f"max by (namespace, {label}) ({self.last(self.sel('kube_namespace_labels'))})"
+        return f"max by ({NS}, {label}) ({self.last(self.sel('kube_namespace_labels'))})"
 
     # Gauges: the sum of each series' samples in the hour, and their number. Sums across
     # series are left to the collector, which adds them exactly (math.fsum) so that the
@@ -138,37 +191,58 @@ class UsageQueries:
         s = self.sel("container_memory_working_set_bytes", CONTAINER)
         return f"count_over_time({s}[{self.hour}])"
 
+    def working_set_at_end(self, window: str) -> str:
+        """Container instances still reporting at the hour's end."""
+        s = self.sel("container_memory_working_set_bytes", CONTAINER)
+        return f"count_over_time({s}[{window}])"
+
     def instance_starts(self) -> str:
         """When each container instance (one cAdvisor series) started."""
         s = self.sel("container_start_time_seconds", CONTAINER)
-        return f"max by (namespace, pod, container, id) ({self.last(s)})"
+        return f"max by ({NS}, pod, container, id) ({self.last(s)})"
 
-    def last_terminations(self, lookahead: int) -> str:
-        """The latest end of a restarted container's previous instance, seen by the hour."""
+    def last_terminations(self, lookahead: int, fn: str = "max") -> str:
+        """The ends of restarted containers' previous instances, seen by the hour."""
         s = self.sel("kube_pod_container_status_last_terminated_timestamp")
         window = self.widened(lookahead)
-        return f"max by (namespace, pod, container) (max_over_time({s}[{window}]))"
+        return f"{fn} by ({CONTAINER_OF_POD}) ({fn}_over_time({s}[{window}]))"
 
-    def gpu_memory_sum(self, exported: bool) -> str:
-        return f"sum_over_time({self._gpu(exported)}[{self.hour}])"
+    def gpu_memory_sum(self) -> str:
+        return f"sum_over_time({self.sel('DCGM_FI_DEV_FB_USED')}[{self.hour}])"
 
-    def gpu_memory_count(self, exported: bool) -> str:
-        return f"count_over_time({self._gpu(exported)}[{self.hour}])"
+    def gpu_memory_count(self) -> str:
+        return f"count_over_time({self.sel('DCGM_FI_DEV_FB_USED')}[{self.hour}])"
 
-    def _gpu(self, exported: bool) -> str:
-        # With honor_labels false the workload's labels are exported_*; the plain ones
-        # then name the exporter's own pod and must not be billed.
-        if exported:
-            return self.sel("DCGM_FI_DEV_FB_USED", 'exported_pod!=""')
-        return self.sel("DCGM_FI_DEV_FB_USED", 'pod!="", exported_pod=""')
+    def gpu_memory_of(self, namespace: str, pods: list[str], exported: bool) -> str:
+        """The GPU memory series of the given pods (plain or exported_* labels)."""
+        prefix = "exported_" if exported else ""
+        names = "|".join(regex_escape(p) for p in sorted(pods))
+        return self.sel(
+            "DCGM_FI_DEV_FB_USED",
+            f"{prefix}namespace={quote(namespace)}, {prefix}pod=~{quote(names)}",
+        )
 
     def pvc_bytes(self) -> str:
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")
-        return f"max by (namespace, persistentvolumeclaim) (avg_over_time({s}[{self.hour}]))"
+        return f"max by ({NS}, persistentvolumeclaim) (avg_over_time({s}[{self.hour}]))"
 
-    def pvc_count(self) -> str:
+    def pvc_present(self, window: str, at_start: bool) -> str:
+        """Claims with a sample in the `window` before the hour's start or end."""
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")
-        return f"max by (namespace, persistentvolumeclaim) (count_over_time({s}[{self.hour}]))"
+        offset = " offset 1h" if at_start else ""
+        return f"max by ({NS}, persistentvolumeclaim) (last_over_time({s}[{window}]{offset}))"
+
+    def pvc_series(self, namespace: str, claims: list[str], exported: bool) -> str:
+        prefix = "exported_" if exported else ""
+        names = "|".join(regex_escape(c) for c in sorted(claims))
+        return self.sel(
+            "kube_persistentvolumeclaim_resource_requests_storage_bytes",
+            f"{prefix}namespace={quote(namespace)}, persistentvolumeclaim=~{quote(names)}",
+        )
+
+    def heartbeat(self, metric: str, matchers: str, by: str) -> str:
+        """The time of each exporter's latest sample (one value per scrape)."""
+        return f"max by ({by}) (timestamp({self.sel(metric, matchers)}))"
 
     def clusters(self, seconds: int) -> str:
         """The values of the `cluster` label seen in the last `seconds` (none: one cluster)."""

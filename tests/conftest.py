@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from simulator import Cluster
+from simulator.behaviours import BEHAVIOURS, parse_behaviours
 from simulator.prometheus import PrometheusServer, free_port, load_history, simulator_command
 from tests import edge_cluster
 
@@ -31,6 +32,31 @@ DOCKER_ARGS = [
     *("--flavour", "docker", "--cluster-label", DOCKER_CLUSTER),
     *("--scrape-interval", str(SCRAPE_INTERVAL)),
 ]
+
+# One small cluster per real-exporter behaviour (simulator/behaviours.py), and one with them
+# all, each labelled cluster="sc-<name>" in the same Prometheus.
+SCENARIO = {"seed": 21, "nodes": 2, "gpu_nodes": 2, "jobs_per_hour": 10}
+SCENARIOS = {f"sc-{name}": name for name in BEHAVIOURS} | {"sc-all": "all"}
+
+
+def scenario_args(label: str) -> list[str]:
+    return [
+        *("--seed", str(SCENARIO["seed"]), "--nodes", str(SCENARIO["nodes"])),
+        *("--gpu-nodes", str(SCENARIO["gpu_nodes"])),
+        *("--jobs-per-hour", str(SCENARIO["jobs_per_hour"])),
+        *("--behaviours", SCENARIOS[label], "--cluster-label", label),
+        *("--scrape-interval", str(SCRAPE_INTERVAL)),
+    ]
+
+
+def scenario_cluster(label: str) -> Cluster:
+    """The simulated cluster of a scenario, as backfilled into the session's Prometheus."""
+    return Cluster(
+        **SCENARIO,
+        behaviours=parse_behaviours(SCENARIOS[label]),
+        cluster_label=label,
+        scrape_interval=SCRAPE_INTERVAL,
+    )
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
@@ -103,7 +129,8 @@ def prometheus(tmp_path_factory, live_simulator):
 
     It holds two simulated clusters: `cluster` (containerd, series without a cluster
     label, as in a single-cluster Prometheus) and `docker_cluster` (cluster="docker-lab"),
-    and the hand-made cluster of tests/edge_cluster.py (cluster="edge-lab").
+    the hand-made cluster of tests/edge_cluster.py (cluster="edge-lab"), and one small
+    cluster per real-exporter behaviour (SCENARIOS, cluster="sc-<behaviour>").
     """
     server = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
     port = live_simulator.rsplit(":", 1)[1]
@@ -117,7 +144,8 @@ def prometheus(tmp_path_factory, live_simulator):
     edge = server.workdir / "edge.om"
     edge.write_text(edge_cluster.openmetrics())
     server.import_openmetrics(edge)
-    load_history(server, *HISTORY_WINDOW, [SIMULATOR_ARGS, DOCKER_ARGS], SCRAPE_INTERVAL)
+    simulators = [SIMULATOR_ARGS, DOCKER_ARGS, *(scenario_args(label) for label in SCENARIOS)]
+    load_history(server, *HISTORY_WINDOW, simulators, SCRAPE_INTERVAL)
     server.start()
     try:
         yield server

@@ -1,10 +1,9 @@
 """collect_usage against the simulator on a real Prometheus, compared with the simulator's truth."""
 
 from collections import defaultdict
-from datetime import datetime
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from billing.hours import HOUR
 from billing.models import (
@@ -17,43 +16,22 @@ from billing.models import (
     NamespaceAccount,
 )
 from tests.conftest import SCRAPE_INTERVAL
-
-COUNTERS = ("cpu_core_seconds", "network_rx_bytes", "network_tx_bytes")
-REQUESTS = {
-    "cpu_request_core_seconds": "cpu",
-    "memory_request_byte_seconds": "memory",
-    "gpu_seconds": "gpus",
-}
-GAUGES = ("memory_byte_seconds", "gpu_memory_mib_seconds")
-
-
-def collect(window, cluster="default"):
-    start, end = window
-    call_command("collect_usage", start=start.isoformat(), end=end.isoformat(), cluster=cluster)
-
-
-def usage_by_job(api_client, window, cluster="default") -> dict[tuple, dict]:
-    start, end = window
-    params = {"start": start.isoformat(), "end": end.isoformat(), "group_by": "job"}
-    answer = api_client.get("/api/v1/usage", {**params, "cluster": cluster})
-    assert answer.status_code == 200, answer.content
-    return {(r["namespace"], r["kind"], r["name"]): r for r in answer.json()["rows"]}
+from tests.truth_compare import (
+    COUNTERS,
+    GAUGES,
+    REQUESTS,
+    collect,
+    long_running,
+    pod_request_tolerance,
+    quantity,
+    truth_jobs,
+    usage_by_job,
+)
 
 
 @pytest.fixture(scope="module")
 def truth(cluster, usage_window):
     return cluster.truth(*usage_window)
-
-
-def truth_jobs(truth) -> dict[tuple, dict]:
-    jobs = {(j["namespace"], j["kind"], j["name"]): j for j in truth["jobs"]}
-    for claim in truth["pvcs"]:
-        jobs[(claim["namespace"], "PersistentVolumeClaim", claim["name"])] = claim
-    return jobs
-
-
-def quantity(job: dict, name: str, which: str = "observed") -> float:
-    return job["quantities"].get(name, {}).get(which, 0.0)
 
 
 @pytest.fixture
@@ -74,20 +52,6 @@ def test_no_usage_is_billed_to_jobs_the_truth_does_not_know(collected, truth):
     assert set(collected) <= set(truth_jobs(truth))
 
 
-def pod_request_tolerance(job: dict, resource: str) -> float:
-    """One scrape interval of each pod's requested amount."""
-    total = 0.0
-    for pod in job.get("pods", []):
-        for container in pod["containers"]:
-            amount = (
-                len(container["gpus"])
-                if resource == "gpus"
-                else container["requests"].get(resource, 0)
-            )
-            total += amount * SCRAPE_INTERVAL
-    return total
-
-
 def test_requests_and_gpus_are_billed_within_one_scrape_interval_of_running_time(collected, truth):
     for key, job in truth_jobs(truth).items():
         row = collected.get(key, {})
@@ -95,23 +59,6 @@ def test_requests_and_gpus_are_billed_within_one_scrape_interval_of_running_time
             expected = quantity(job, name, "real")
             tolerance = pod_request_tolerance(job, resource) + 1e-6
             assert abs(row.get(name, 0.0) - expected) <= tolerance, (key, name)
-
-
-def long_running(job: dict, window) -> bool:
-    """Did the job run at least ten scrape intervals inside the window?"""
-    seconds = 0.0
-    for pod in job.get("pods", []):
-        seconds = max(seconds, pod_seconds_in(pod, window))
-    return seconds >= 10 * SCRAPE_INTERVAL
-
-
-def pod_seconds_in(pod: dict, window) -> float:
-    if not pod.get("running"):
-        return 0.0
-    start = datetime.fromisoformat(pod["running"])
-    ends = [pod.get("completed"), pod.get("deleted")]
-    end = min((datetime.fromisoformat(e) for e in ends if e), default=window[1])
-    return max(0.0, (min(end, window[1]) - max(start, window[0])).total_seconds())
 
 
 def test_gauge_integrals_are_within_one_percent_for_jobs_of_ten_intervals(

@@ -7,6 +7,7 @@ import pytest
 import requests
 from django.core.management import CommandError, call_command
 
+from billing.hours import HOUR
 from billing.models import CollectedHour, CollectionRun, HourlyUsage
 from simulator.prometheus import free_port
 
@@ -75,7 +76,18 @@ def test_a_prometheus_lost_mid_run_fails_cleanly_and_the_next_run_completes(
     settings.PROMETHEUS_RETRIES = 1
     settings.KUBEMON_COLLECT_CHUNK_HOURS = 2
     start, end = usage_window
-    with DyingProxy(settings.PROMETHEUS_URL, answers=40) as proxy:
+    # How many answers the first chunk takes, with the version and cluster look-ups.
+    call_command(
+        "collect_usage",
+        start=start.isoformat(),
+        end=(start + 2 * HOUR).isoformat(),
+        cluster="default",
+    )
+    first_chunk = CollectionRun.objects.get().queries + 2
+    CollectionRun.objects.all().delete()
+    CollectedHour.objects.all().delete()
+    HourlyUsage.objects.all().delete()
+    with DyingProxy(settings.PROMETHEUS_URL, answers=first_chunk + 3) as proxy:
         prometheus_url, settings.PROMETHEUS_URL = settings.PROMETHEUS_URL, proxy.url
         with pytest.raises(CommandError, match="Prometheus failed: .*unreachable"):
             call_command(

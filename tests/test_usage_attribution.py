@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from billing.attribution import gauge_integral, job_of, usage_by_job
-from billing.collect import Hour, PodFacts, counter_increase
+from billing.facts import Hour, PodFacts, counter_increase
 
 HOUR = datetime(2026, 3, 2, 10, tzinfo=UTC)
 H0 = HOUR.timestamp()
@@ -33,43 +33,39 @@ def pod(**facts) -> PodFacts:
 
 
 def test_a_pod_running_through_the_hour_runs_3600_seconds():
-    assert pod(seen_running=True, running_at_end=True, start=H0 - 50).running_seconds(HOUR) == 3600
+    assert pod(seen_active=True, active_at_end=True, start=H0 - 50).running_seconds(H0) == 3600
 
 
 def test_a_completed_pod_stops_at_its_completion_time():
-    p = pod(seen_running=True, start=H0 + 100, completion=H0 + 400)
-    assert p.running_seconds(HOUR) == 300
+    p = pod(seen_active=True, start=H0 + 100, completion=H0 + 400, terminal=True)
+    assert p.running_seconds(H0) == 300
 
 
 def test_running_starts_at_the_first_container_not_at_pod_acceptance():
-    p = pod(seen_running=True, start=H0 + 100, first_container_start=H0 + 130, completion=H0 + 400)
-    assert p.running_seconds(HOUR) == 270
+    p = pod(seen_active=True, start=H0 + 100, app_start=H0 + 130, completion=H0 + 400)
+    p.terminal = True
+    assert p.running_seconds(H0) == 270
 
 
 def test_a_pod_too_short_to_be_seen_running_is_billed_from_its_times():
-    assert pod(start=H0 + 10, completion=H0 + 25).running_seconds(HOUR) == 15
+    assert pod(start=H0 + 10, completion=H0 + 25, terminal=True).running_seconds(H0) == 15
 
 
 def test_a_pod_that_completed_before_the_hour_is_not_billed_although_it_still_exports():
-    assert pod(start=H0 - 900, completion=H0 - 300).running_seconds(HOUR) == 0
+    assert pod(start=H0 - 900, completion=H0 - 300, terminal=True).running_seconds(H0) == 0
 
 
 def test_a_pod_that_never_ran_is_not_billed():
-    assert pod(start=H0 - 900).running_seconds(HOUR) == 0
+    assert pod(start=H0 - 900).running_seconds(H0) == 0
 
 
 def test_a_pod_that_vanished_runs_until_its_estimated_deletion():
-    p = pod(seen_running=True, start=H0 - 60, vanished=H0 + 615)
-    assert p.running_seconds(HOUR) == 615
+    p = pod(seen_active=True, start=H0 - 60, vanished=H0 + 615)
+    assert p.running_seconds(H0) == 615
 
 
 def test_gauge_integral_is_the_mean_sample_times_the_running_time():
     assert gauge_integral(total=10 * 300.0, count=10, seconds=290, interval=30) == 300.0 * 290
-
-
-def test_a_scrape_gap_is_not_billed_as_usage():
-    # 60 samples (half an hour) of a pod that ran all hour: only what they cover counts.
-    assert gauge_integral(total=60 * 2.0, count=60, seconds=3600, interval=30) == 2.0 * 61 * 30
 
 
 def test_job_of_resolves_deployments_and_cronjobs():
@@ -96,7 +92,7 @@ def test_job_of_resolves_deployments_and_cronjobs():
 def test_a_host_network_pod_is_billed_cpu_but_not_network():
     hour = Hour()
     hour.pods[("lab", "agent", "u")] = PodFacts(
-        "lab", "agent", "u", seen_running=True, running_at_end=True, host_network=True
+        "lab", "agent", "u", seen_active=True, active_at_end=True, host_network=True
     )
     hour.counters["cpu_core_seconds"][("lab", "agent")] = [12.0]
     hour.counters["network_rx_bytes"][("lab", "agent")] = [1e9]

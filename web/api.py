@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from billing.hours import floor_hour
-from billing.models import QUANTITIES, HourlyUsage
+from billing.models import QUANTITIES, DataGap, HourlyUsage
 from promadapter.params import ParamError, parse_time
 
 GROUPS = {
@@ -69,6 +69,23 @@ def usage_rows(user, start, end, groups, filters) -> list[dict]:
     return [present(row) for row in rows]
 
 
+def data_gaps(start, end, cluster: str | None) -> list[dict]:
+    """The exporters' data gaps that overlap [start, end), as collection recorded them."""
+    gaps = DataGap.objects.filter(start__lt=end, end__gt=start).select_related("cluster")
+    if cluster:
+        gaps = gaps.filter(cluster__name=cluster)
+    return [
+        {
+            "cluster": gap.cluster.name,
+            "exporter": gap.exporter,
+            "start": gap.start.isoformat(),
+            "end": gap.end.isoformat(),
+            "bridged": gap.bridged,
+        }
+        for gap in gaps.order_by("start", "cluster__name", "exporter")
+    ]
+
+
 def present(row: dict) -> dict:
     """Name the row's fields as the API does: annotations may not reuse model field names."""
     if "account_name" in row:
@@ -102,5 +119,7 @@ def usage(request):
             "end": end.isoformat(),
             "group_by": groups,
             "rows": usage_rows(request.user, start, end, groups, filters),
+            # Stretches without data: bridged ones were billed through, the others were not.
+            "gaps": data_gaps(start, end, params.get("cluster")),
         }
     )

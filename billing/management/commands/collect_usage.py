@@ -6,7 +6,6 @@ last hour that ended at least KUBEMON_COLLECT_LAG_SECONDS ago. Safe to run again
 window: each hour is replaced whole, in one transaction.
 """
 
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,9 +14,10 @@ from django.utils import timezone
 
 from billing.attribution import usage_by_job
 from billing.collect import Collector
+from billing.gpus import parse_weights
 from billing.hours import chunks, default_window, hours_in, is_hour_aligned
 from billing.models import Cluster, CollectionRun
-from billing.store import AccountResolver, last_collected_hour, write_hour
+from billing.store import AccountResolver, last_collected_hour, record_gaps, write_hour
 from promadapter.client import PrometheusClient, PrometheusError
 from promadapter.params import ParamError, parse_time
 from promadapter.usage import UsageQueries, hour_range
@@ -72,6 +72,10 @@ class Command(BaseCommand):
         end = parse_hour(options["end"], "--end") if options["end"] else None
         if start and end and end < start:
             raise CommandError(f"--end ({end:%Y-%m-%dT%H:%MZ}) is before --start")
+        try:
+            self.gpu_weights = parse_weights(settings.KUBEMON_GPU_WEIGHTS)
+        except ValueError as e:
+            raise CommandError(str(e)) from None
         client = PrometheusClient()
         try:
             major = prometheus_major(client)
@@ -126,17 +130,27 @@ class Command(BaseCommand):
         )
         queries = UsageQueries(hour_range(major), matcher, settings.KUBEMON_COUNTER_LOOKBACK)
         interval = settings.KUBEMON_SCRAPE_INTERVAL
-        collector = Collector(client, queries, settings.KUBEMON_ACCOUNT_LABEL, interval)
+        collector = Collector(
+            client,
+            queries,
+            settings.KUBEMON_ACCOUNT_LABEL,
+            interval,
+            settings.KUBEMON_MAX_BRIDGED_GAP,
+            settings.KUBEMON_REPLICA_LABELS,
+        )
         accounts = AccountResolver(cluster)
         progress = Progress(self.stdout, len(hours), name)
-        began = time.monotonic()
         try:
             for chunk in chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS):
                 data = collector.hours(chunk)
+                gaps = data[chunk[0]].gaps
+                record_gaps(cluster, run, gaps.all)
                 for hour in chunk:
-                    usage = usage_by_job(hour, data[hour], interval)
+                    usage = usage_by_job(hour, data[hour], interval, self.gpu_weights)
                     labels = data[hour].namespace_label
-                    write_hour(cluster, hour, usage, labels, accounts, run)
+                    h0 = hour.timestamp()
+                    flag = gaps.flag(h0, h0 + 3600)
+                    write_hour(cluster, hour, usage, labels, accounts, run, flag)
                     run.hours_written += 1
                     progress.hour(hour, len(usage), collector.queries_run)
         except Exception as e:
@@ -147,7 +161,7 @@ class Command(BaseCommand):
             run.status = CollectionRun.Status.SUCCEEDED
         finally:
             run.queries = collector.queries_run
-            run.query_seconds = time.monotonic() - began
+            run.query_seconds = collector.query_seconds
             run.finished_at = timezone.now()
             run.save()
 

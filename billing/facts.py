@@ -1,0 +1,147 @@
+"""What the queries said about one hour, and the running time they imply: no I/O here.
+
+A pod runs from its first container's start (init containers included) until it leaves
+Running: its completion time once the phase is terminal, never a container's FinishedAt
+while the pod still runs (kube-state-metrics publishes that as kube_pod_completion_time as
+soon as one container terminated). Requests follow Kubernetes' effective-request rule:
+while classic init containers run, the largest one's request; after them, the app
+containers plus the native sidecars (init containers with restartPolicy Always).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from billing.gaps import Gaps, overlap
+
+
+@dataclass
+class PodFacts:
+    """What kube-state-metrics says about one pod in one hour (times in unix seconds)."""
+
+    namespace: str
+    pod: str
+    uid: str
+    node: str = ""
+    seen_active: bool = False  # Running, or an init container running, in the hour
+    active_at_end: bool = False
+    terminal: bool = False  # seen Succeeded or Failed by the hour's end
+    start: float | None = None  # kube_pod_start_time
+    app_start: float | None = None  # first app container start
+    init_starts: dict[str, float] = field(default_factory=dict)
+    completion: float | None = None  # latest kube_pod_completion_time
+    first_completion: float | None = None  # earliest value seen: an early container's end
+    vanished: float | None = None
+    host_network: bool = False
+    owner_kind: str = ""
+    owner_name: str = ""
+    requests: dict[str, float] = field(default_factory=dict)
+    init_requests: dict[str, dict[str, float]] = field(default_factory=dict)
+    sidecars: set[str] = field(default_factory=set)
+
+    def first_start(self) -> float | None:
+        starts = [*self.init_starts.values(), *([self.app_start] if self.app_start else [])]
+        return min(starts) if starts else self.start
+
+    def ended(self) -> bool:
+        """Has the pod left Running for good (terminal phase and its completion known)?"""
+        return self.terminal and self.completion is not None
+
+    def ran_in(self, h0: float) -> bool:
+        return self.seen_active or (self.ended() and self.completion >= h0)
+
+    def interval(self, h0: float) -> tuple[float, float]:
+        """The part of [h0, h0 + 1 h) during which the pod ran, as (lo, hi); lo >= hi: none."""
+        h1 = h0 + 3600
+        if not self.ran_in(h0):
+            return h0, h0
+        start = self.first_start() or h0
+        if self.ended():
+            end = self.completion
+        elif self.active_at_end or self.vanished is None:
+            end = h1
+        else:
+            end = self.vanished
+        return max(start, h0), min(end, h1)
+
+    def running_seconds(self, h0: float) -> float:
+        lo, hi = self.interval(h0)
+        return max(0.0, hi - lo)
+
+    def request_seconds(self, h0: float) -> dict[str, float]:
+        """Resource x seconds of the hour, per resource, by the effective-request rule."""
+        lo, hi = self.interval(h0)
+        if hi <= lo:
+            return {}
+        classic = {c: r for c, r in self.init_requests.items() if c not in self.sidecars}
+        init_seconds = 0.0
+        if classic:
+            init_end = self.app_start if self.app_start is not None else hi
+            init_seconds = overlap(lo, hi, self.first_start() or lo, init_end)
+        app_seconds = hi - lo - init_seconds
+        resources = set(self.requests).union(*classic.values(), *self.init_requests.values())
+        out = {}
+        for resource in resources:
+            largest_init = max((r.get(resource, 0.0) for r in classic.values()), default=0.0)
+            sidecars = sum(self.init_requests[c].get(resource, 0.0) for c in self.sidecars)
+            steady = self.requests.get(resource, 0.0) + sidecars
+            out[resource] = largest_init * init_seconds + steady * app_seconds
+        return out
+
+
+@dataclass
+class InstanceFacts:
+    """One container instance as cAdvisor reported it (one working-set series)."""
+
+    namespace: str
+    pod: str
+    uid: str  # from the cgroup id; "" when it holds none
+    container: str
+    total: float = 0.0  # sum of the hour's working-set samples
+    count: float = 0.0
+    start: float | None = None  # container_start_time_seconds
+    live_at_end: bool = False
+
+
+@dataclass
+class Hour:
+    """Everything the queries said about one hour."""
+
+    pods: dict[tuple[str, str, str], PodFacts] = field(default_factory=dict)
+    # Per-series values, added up later with math.fsum so that order does not matter:
+    # counter increases per (quantity, namespace, pod).
+    counters: dict[str, dict[tuple[str, str], list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    instances: dict[str, InstanceFacts] = field(default_factory=dict)
+    # GPU memory per pod: (sum, count) of each device series, or raw samples per device
+    # series for pods that did not run the whole hour.
+    gpu_memory: dict[tuple[str, str], list[tuple[float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    gpu_samples: dict[tuple[str, str], dict[tuple, list[tuple[float, float]]]] = field(
+        default_factory=dict
+    )
+    # Ends of restarted containers' previous instances, per (namespace, pod, container).
+    terminations: dict[tuple[str, str, str], set[float]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    replicaset_owner: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    job_parent: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    namespace_label: dict[str, str] = field(default_factory=dict)
+    pvcs: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    gaps: Gaps = field(default_factory=lambda: Gaps([]))
+
+    def pod(self, labels: dict) -> PodFacts:
+        key = (labels.get("namespace", ""), labels.get("pod", ""), labels.get("uid", ""))
+        if key not in self.pods:
+            self.pods[key] = PodFacts(*key)
+        return self.pods[key]
+
+
+def counter_increase(previous: float, values: list[float]) -> float:
+    """Exact increase of a counter: a drop means a reset, after which the value counts."""
+    total, last = 0.0, previous
+    for value in values:
+        total += value - last if value >= last else value
+        last = value
+    return total

@@ -1,0 +1,100 @@
+"""Data gaps: stretches in which an exporter sent nothing, and how billing treats them.
+
+Every exporter has a heartbeat series that exists as long as it is scraped (the kubelet's root
+cgroup, a kube-state-metrics node capacity, a GPU's memory). Two of its samples further apart
+than two scrape intervals enclose a gap. Objects present on both sides of a gap no longer
+than KUBEMON_MAX_BRIDGED_GAP are billed through it (a Prometheus restart, an exporter
+upgrade); a longer gap is not bridged: what it hid is not billed and its hours are flagged.
+
+The unobservable part of a gap between samples at t_a and t_b is (t_a + i/2, t_b - i/2):
+each sample stands for the half interval on either side of it.
+"""
+
+from dataclasses import dataclass
+
+KINDS = {"kubelet": "kubelet", "ksm": "kube-state-metrics", "dcgm": "dcgm-exporter"}
+
+
+@dataclass(frozen=True)
+class Gap:
+    kind: str  # "kubelet", "ksm" or "dcgm"
+    node: str  # the node of a kubelet or DCGM exporter; "" for kube-state-metrics
+    start: float  # the exporter's last sample before the gap (unix seconds)
+    end: float  # its first sample after it, or the end of what was read
+    bridged: bool
+    interval: int
+
+    @property
+    def exporter(self) -> str:
+        return f"{KINDS[self.kind]} {self.node}".strip()
+
+    @property
+    def hidden(self) -> tuple[float, float]:
+        """The stretch no sample stands for."""
+        return self.start + self.interval / 2, self.end - self.interval / 2
+
+    def length(self) -> float:
+        return self.end - self.start - self.interval
+
+
+def gaps_in(kind: str, node: str, times: list[float], interval: int, max_bridged: int):
+    """The gaps between consecutive sample times of one exporter."""
+    times = sorted(set(times))
+    return [
+        Gap(kind, node, a, b, b - a - interval <= max_bridged, interval)
+        for a, b in zip(times, times[1:], strict=False)
+        if b - a > 2 * interval
+    ]
+
+
+def overlap(lo: float, hi: float, a: float, b: float) -> float:
+    return max(0.0, min(hi, b) - max(lo, a))
+
+
+class Gaps:
+    """The gaps of every exporter of a cluster over a stretch of hours."""
+
+    def __init__(self, gaps: list[Gap]):
+        self.all = gaps
+
+    def of(self, kind: str, node: str = "") -> list[Gap]:
+        # A whole-Prometheus outage shows as a gap of every exporter, so a pod's gauges
+        # need only its own node's exporters and kube-state-metrics.
+        return [g for g in self.all if g.kind == kind and (kind == "ksm" or g.node == node)]
+
+    def hidden_seconds(self, kind: str, node: str, lo: float, hi: float, bridged: bool) -> float:
+        """Seconds of [lo, hi) hidden by the exporter's gaps that are (not) bridged."""
+        return sum(overlap(lo, hi, *g.hidden) for g in self.of(kind, node) if g.bridged == bridged)
+
+    def bridges(self, kind: str, a: float, b: float) -> bool:
+        """Does a bridged gap of the exporter explain the absence of samples in (a, b)?"""
+        return any(g.bridged and g.start <= a + 1e-3 and b <= g.end + 1e-3 for g in self.of(kind))
+
+    def flag(self, h0: float, h1: float) -> str:
+        """Why the hour [h0, h1) is flagged, or "" when no unbridged gap touches it."""
+        reasons = [
+            f"{g.exporter} silent {g.length() / 60:.0f} min"
+            for g in self.all
+            if not g.bridged and overlap(h0, h1, *g.hidden) > 0
+        ]
+        return "; ".join(sorted(set(reasons)))
+
+
+def existence_seconds(times: list[float], h0: float, h1: float, interval: int, bridged) -> float:
+    """Seconds of [h0, h1) during which an object sampled at `times` existed.
+
+    Consecutive samples closer than two intervals, or separated by a bridged gap of their
+    exporter (`bridged(a, b)`), belong to one stretch of existence; each stretch reaches
+    half an interval past its first and last sample.
+    """
+    times = sorted(set(times))
+    if not times:
+        return 0.0
+    total, first, last = 0.0, times[0], times[0]
+    for t in times[1:]:
+        if t - last <= 2 * interval or bridged(last, t):
+            last = t
+            continue
+        total += overlap(h0, h1, first - interval / 2, last + interval / 2)
+        first = last = t
+    return total + overlap(h0, h1, first - interval / 2, last + interval / 2)
