@@ -16,6 +16,7 @@ from django.db import transaction
 
 from billing.hours import is_hour_aligned
 from billing.models import Account, Cluster, NamespaceAccount, Tariff
+from billing.periods import tariff_change_problem
 from billing.pricing import RESOURCES, tariff_problem
 
 TARIFF_COLUMNS = ("resource", "unit", "price_chf", "policy", "valid_from", "activity_type")
@@ -134,19 +135,18 @@ def import_tariffs(path: Path) -> Summary:
     with transaction.atomic():
         for line, new in tariffs.values():
             old = Tariff.objects.filter(resource=new.resource, valid_from=new.valid_from).first()
-            if old is None:
-                new.save()
-                summary.created += 1
-                continue
             fields = ("unit", "price_chf", "policy", "activity_type")
-            if all(getattr(old, f) == getattr(new, f) for f in fields):
+            if old and all(getattr(old, f) == getattr(new, f) for f in fields):
                 summary.unchanged += 1
                 continue
-            new.pk = old.pk
-            if problem := tariff_problem(new):
+            new.pk = old.pk if old else None
+            if problem := tariff_change_problem(new):
                 raise CsvImportError(f"line {line}: {problem}")
             new.save()
-            summary.changed += 1
+            if old:
+                summary.changed += 1
+            else:
+                summary.created += 1
     return summary
 
 

@@ -257,9 +257,10 @@ class Tariff(models.Model):
         return f"{self.resource} {self.price_chf} CHF/{self.unit} from {self.valid_from:%Y-%m-%d}"
 
     def clean(self):
+        from billing.periods import tariff_change_problem
         from billing.pricing import tariff_problem
 
-        if problem := tariff_problem(self):
+        if problem := tariff_problem(self) or tariff_change_problem(self):
             field, _, message = problem.partition(": ")
             known = field in {f.name for f in self._meta.fields}
             raise ValidationError({field: message} if known else problem)

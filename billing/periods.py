@@ -61,6 +61,28 @@ def closed_period_at(t: datetime) -> Period | None:
     ).first()
 
 
+def tariff_change_problem(tariff: Tariff) -> str:
+    """Return why saving `tariff` would change a closed period's prices, or ''."""
+    if tariff.pk and Tariff.objects.filter(
+        pk=tariff.pk, lines__statement__period__status=Period.Status.CLOSED
+    ):
+        return "this tariff priced a closed period and can no longer change"
+    later = (
+        Tariff.objects.filter(resource=tariff.resource, valid_from__gt=tariff.valid_from)
+        .exclude(pk=tariff.pk)
+        .order_by("valid_from")
+        .first()
+    )
+    for period in Period.objects.filter(status=Period.Status.CLOSED):
+        start, end = month_bounds(period.month)
+        if end > tariff.valid_from and (later is None or start < later.valid_from):
+            return (
+                f"valid_from: from {tariff.valid_from:%Y-%m-%d} until the next {tariff.resource} "
+                f"tariff it would price closed period {period}"
+            )
+    return ""
+
+
 def next_open_period(month: date) -> Period:
     """Return the first period after `month` that is still open, creating it if needed."""
     month = next_month(month)

@@ -96,15 +96,6 @@ def tariff_problem(tariff) -> str:
         return "price_chf: must be zero or more"
     if tariff.valid_from is None:
         return "valid_from: missing"
-    from billing.periods import closed_period_at
-
-    if closed := closed_period_at(tariff.valid_from):
-        return f"valid_from: {tariff.valid_from:%Y-%m-%d} lies in closed period {closed}"
-    if tariff.pk:
-        from billing.models import StatementLine
-
-        if StatementLine.objects.filter(tariff_id=tariff.pk, statement__period__status="closed"):
-            return "this tariff priced a closed period and can no longer change"
     return ""
 
 

@@ -182,3 +182,36 @@ def test_a_tariff_that_priced_a_closed_period_cannot_change(db):
     cpu.price_chf = Decimal(9)
     with pytest.raises(Exception, match="priced a closed period"):
         cpu.full_clean()
+
+
+def test_a_new_tariff_that_would_reach_into_a_closed_period_is_refused(db):
+    march_account()
+    close()
+    tariff = Tariff(
+        resource="cpu",
+        unit="core-hour",
+        price_chf=Decimal(9),
+        policy="usage",
+        valid_from=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    with pytest.raises(Exception, match="would price closed period 2026-03"):
+        tariff.full_clean()
+    tariff.valid_from = APRIL
+    tariff.full_clean()
+
+
+def test_importing_the_tariffs_again_after_a_close_changes_nothing(db, tmp_path):
+    call_command("import_tariffs", "tests/data/tariffs.csv")
+    collect_hours(MARCH, APRIL)
+    close()
+    before = list(Tariff.objects.values())
+    call_command("import_tariffs", "tests/data/tariffs.csv")
+    assert list(Tariff.objects.values()) == before
+    changed = tmp_path / "t.csv"
+    changed.write_text(
+        "resource,unit,price_chf,policy,valid_from,activity_type\n"
+        "cpu,core-hour,0.07,max,2026-03-15T00:00:00Z,K8SCPU\n"
+    )
+    with pytest.raises(CommandError, match="line 2: valid_from: .*closed period 2026-03"):
+        call_command("import_tariffs", str(changed))
+    assert list(Tariff.objects.values()) == before

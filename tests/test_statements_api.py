@@ -139,3 +139,11 @@ def test_the_admin_refuses_a_new_tariff_inside_a_closed_period(two_labs, admin_c
     assert answer.status_code == 200  # the form again, with the error
     assert b"closed period 2026-03" in answer.content
     assert Tariff.objects.filter(resource="cpu").count() == 1
+
+
+def test_usage_without_a_tariff_is_a_409_naming_resource_and_hour(api_client):
+    account, job = make_account(), make_job()
+    add_usage(job, account, MARCH, **core_hours(1))
+    answer = api_client.get("/api/v1/statements", {"period": "2026-03"})
+    assert answer.status_code == 409
+    assert "no tariff for cpu at 2026-03-01T00:00:00" in answer.json()["detail"]
