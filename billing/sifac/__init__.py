@@ -1,0 +1,1 @@
+"""The SIFAC (SAP) export: IDoc ACC_ACT_ALLOC02 flat file and XML, and CSV (docs/billing.md)."""

@@ -169,13 +169,16 @@ def item(statement, line, s: SifacSettings) -> dict[str, str]:
         text += " adjustment"
     elif line.first_hour.day != 1 or line.first_hour.hour:
         text += f" from {line.first_hour:%d %H}h"  # a tariff changed within the month
+    numbers = {"ACTVTY_QTY": f"{line.quantity:.3f}", "PRICE": f"{line.amount_chf:.2f}"}
+    for field_name, value in numbers.items():
+        if len(value) > field_length(ITEM, field_name):
+            raise ExportRefused(f"account {name}: {field_name}: {value} is too large for SAP")
     return {
         "SEND_CCTR": s.sender_cost_center,
         "ACTTYPE": activity,
-        "ACTVTY_QTY": f"{line.quantity:.3f}",
         "ACTIVITYUN": unit,
-        "PRICE": f"{line.amount_chf:.2f}",
         "CURRENCY": CURRENCY,
+        **numbers,
         "SEG_TEXT": checked_text(name, "SEG_TEXT", text, field_length(ITEM, "SEG_TEXT")),
         **receiver_fields(statement),
     }

@@ -68,12 +68,13 @@ def header(doc: Document, batch: int, place: int) -> dict[str, str]:
 
 def fixed(layout, values: dict[str, str]) -> str:
     """Lay values out left-aligned in their fields, padded with blanks."""
-    unknown = set(values) - {name for name, _ in layout}
-    assert not unknown, f"no such field {unknown}"
+    if unknown := set(values) - {name for name, _ in layout}:
+        raise ValueError(f"no such field {unknown}")
     out = []
     for name, length in layout:
         value = values.get(name, "")
-        assert len(value) <= length, f"{name} {value!r} is longer than {length}"
+        if len(value) > length:  # documents.py refuses such data; this is a bug guard
+            raise ValueError(f"{name} {value!r} is longer than {length}")
         out.append(value.ljust(length))
     return "".join(out)
 
