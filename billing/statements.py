@@ -147,9 +147,20 @@ def adjustment_lines(statement, adjustments: list[Adjustment]):
 
 
 def refresh_statements(period: Period, now: datetime) -> list[Statement]:
-    """Recompute the draft statements of an open period; return them."""
-    if period.is_closed:
-        raise ValueError(f"period {period} is closed; its statements never change")
+    """Recompute the draft statements of an open period; return them.
+
+    The period row stays locked meanwhile, so refreshes and a close never interleave; a
+    period found closed once locked keeps its statements as they are.
+    """
+    with transaction.atomic():
+        period = Period.objects.select_for_update().get(pk=period.pk)
+        if period.is_closed:
+            return list(period.statements.all())
+        return write_statements(period, now)
+
+
+def write_statements(period: Period, now: datetime) -> list[Statement]:
+    """Compute and store the statements of a locked open period, ids kept per account."""
     start, end = month_bounds(period.month)
     tariffs = Tariffs(Tariff.objects.all())
     buckets = usage_buckets(period, tariffs)
@@ -160,35 +171,34 @@ def refresh_statements(period: Period, now: datetime) -> list[Statement]:
     missing = {c: hour_ranges(hs) for c, hs in uncollected_hours(period.month, now).items()}
     flagged = flagged_hours(period.month)
     by_id = {t.pk: t for ts in tariffs.by_resource.values() for t in ts}
-    with transaction.atomic():
-        Statement.objects.filter(period=period).exclude(account_id__in=account_ids).delete()
-        statements = []
-        for account in Account.objects.filter(pk__in=account_ids).order_by("name"):
-            kind, receiver = account.receiver
-            statement, _ = Statement.objects.update_or_create(
-                period=period,
-                account=account,
-                defaults={
-                    "receiver_type": kind,
-                    "receiver": receiver,
-                    "computed_at": now,
-                    "missing_hours": missing,
-                    "flagged_hours": flagged,
-                },
-            )
-            statement.lines.all().delete()
-            built = [
-                usage_line(statement, by_id[tid], tariffs, bucket, start, end)
-                for (aid, _r, tid), bucket in sorted(buckets.items())
-                if aid == account.pk
-            ]
-            built += list(adjustment_lines(statement, adjustments.get(account.pk, [])))
-            built = [(line, jobs) for line, jobs in built if line.quantity]
-            StatementLine.objects.bulk_create([line for line, _ in built])
-            StatementJob.objects.bulk_create([j for _, jobs in built for j in jobs])
-            statement.total_chf = sum((line.amount_chf for line, _ in built), Decimal(0))
-            statement.save(update_fields=["total_chf"])
-            statements.append(statement)
+    Statement.objects.filter(period=period).exclude(account_id__in=account_ids).delete()
+    statements = []
+    for account in Account.objects.filter(pk__in=account_ids).order_by("name"):
+        kind, receiver = account.receiver
+        statement, _ = Statement.objects.update_or_create(
+            period=period,
+            account=account,
+            defaults={
+                "receiver_type": kind,
+                "receiver": receiver,
+                "computed_at": now,
+                "missing_hours": missing,
+                "flagged_hours": flagged,
+            },
+        )
+        statement.lines.all().delete()
+        built = [
+            usage_line(statement, by_id[tid], tariffs, bucket, start, end)
+            for (aid, _r, tid), bucket in sorted(buckets.items())
+            if aid == account.pk
+        ]
+        built += list(adjustment_lines(statement, adjustments.get(account.pk, [])))
+        built = [(line, jobs) for line, jobs in built if line.quantity]
+        StatementLine.objects.bulk_create([line for line, _ in built])
+        StatementJob.objects.bulk_create([j for _, jobs in built for j in jobs])
+        statement.total_chf = sum((line.amount_chf for line, _ in built), Decimal(0))
+        statement.save(update_fields=["total_chf"])
+        statements.append(statement)
     return statements
 
 

@@ -4,6 +4,7 @@ Usage is written as HourlyUsage rows (no Prometheus needed), each hour marked co
 a collection run, as collect_usage would leave it.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -34,6 +35,13 @@ TARIFFS = [
     ("network_rx", "GiB", "0", "usage"),
     ("network_tx", "GiB", "0.02", "usage"),
 ]
+
+
+@dataclass
+class CollectedJob:
+    """What write_hour reads of a job's collected usage (billing.attribution.JobUsage)."""
+
+    quantities: dict
 
 
 def make_tariffs(valid_from=datetime(2026, 1, 1, tzinfo=UTC), **prices):

@@ -1,6 +1,5 @@
 """Closing a month: refused with hours missing, --force, no-op twice, late data as adjustments."""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -26,6 +25,7 @@ from tests.billing_fixtures import (
     APRIL,
     HOUR,
     MARCH,
+    CollectedJob,
     add_usage,
     collect_hours,
     core_hours,
@@ -34,13 +34,6 @@ from tests.billing_fixtures import (
     make_tariffs,
     march_account,
 )
-
-
-@dataclass
-class CollectedJob:
-    """What write_hour reads of a job's collected usage (billing.attribution.JobUsage)."""
-
-    quantities: dict
 
 
 def close(month="2026-03", *args):

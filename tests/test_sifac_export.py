@@ -18,10 +18,13 @@ from django.core.management.base import CommandError
 from lxml import etree
 
 from billing.models import (
+    QUANTITIES,
     Account,
     Adjustment,
+    CollectionRun,
     ExportBatch,
     HourlyUsage,
+    NamespaceAccount,
     Period,
     Statement,
     Tariff,
@@ -29,10 +32,12 @@ from billing.models import (
 from billing.sifac.batches import inside
 from billing.sifac.documents import ExportRefused
 from billing.sifac.xsd import schema
+from billing.store import AccountResolver, write_hour
 from tests.billing_fixtures import (
     APRIL,
     HOUR,
     MARCH,
+    CollectedJob,
     add_usage,
     collect_hours,
     core_hours,
@@ -366,3 +371,36 @@ def test_cron_closes_the_previous_month_and_exports_it_on_the_configured_day():
 def minute_of_day(schedule: str) -> int:
     minute, hour = schedule.split()[:2]
     return int(hour) * 60 + int(minute)
+
+
+def collected_again(row) -> CollectedJob:
+    quantities = {q: getattr(row, q) for q in QUANTITIES}
+    if row.account.name == "lab-a":
+        quantities["cpu_core_seconds"] += 10 * 3600
+    return CollectedJob(quantities)
+
+
+def test_a_late_recollection_is_exported_as_an_adjustment_item_of_the_next_month(
+    closed_march, tmp_path
+):
+    hour = MARCH + 7 * HOUR
+    rows = HourlyUsage.objects.filter(hour=hour).select_related("job__cluster", "account")
+    cluster = rows[0].job.cluster
+    for row in rows:
+        NamespaceAccount.objects.create(
+            cluster=cluster, namespace=row.job.namespace, account=row.account, valid_from=MARCH
+        )
+    # The whole hour collected again: the same, but 10 more core-hours for lab-a's job.
+    again = {(r.job.namespace, r.job.kind, r.job.name): collected_again(r) for r in rows}
+    run = CollectionRun.objects.create(
+        cluster=cluster.name, window_start=hour, window_end=hour + HOUR, started_at=APRIL
+    )
+    write_hour(cluster, hour, again, {}, AccountResolver(cluster), run)
+    collect_hours(APRIL, datetime(2026, 5, 1, tzinfo=UTC))
+    call_command("close_period", "2026-04")
+    call_command("export_sifac", "2026-04", "--format", "idoc", "--out", str(tmp_path))
+    (doc,) = parse_flat(next(tmp_path.iterdir()).read_bytes())
+    (item,) = doc["items"]
+    assert item["SEG_TEXT"] == "2026-04 lab-a cpu adjustment"
+    assert (item["ACTVTY_QTY"], item["PRICE"], item["REC_CCTR"]) == ("10.000", "0.50", "0000010421")
+    assert Statement.objects.get(period__month=APRIL.date()).total_chf == Decimal("0.50")
