@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         help=f"comma list of real-exporter behaviours, or `all`: {', '.join(BEHAVIOURS)}",
     )
+    common.add_argument(
+        "--max-bridged-gap",
+        type=int,
+        default=3600,
+        help="seconds; the truth counts what lies in a longer data gap as unobservable",
+    )
     p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     h = sub.add_parser("history", parents=[common], help="OpenMetrics file for promtool backfill")
@@ -92,9 +98,10 @@ def main(argv=None) -> int:
             scrape_interval=args.scrape_interval,
             cluster_label=args.cluster_label,
             behaviours=parse_behaviours(args.behaviours),
+            max_bridged_gap=args.max_bridged_gap,
         )
     except ValueError as e:
-        parser.error(f"--nodes/--gpu-nodes/--jobs-per-hour/--behaviours: {e}")
+        parser.error(f"--nodes/--gpu-nodes/--jobs-per-hour/--behaviours/--max-bridged-gap: {e}")
     if args.command in ("history", "truth") and args.end <= args.start:
         parser.error("--end must be after --start")
     if args.command == "history":

@@ -14,7 +14,7 @@ from simulator import batch
 from simulator.behaviours import check_behaviours
 from simulator.catalog import NAMESPACES, long_running, make_nodes
 from simulator.model import PVC, Pod
-from simulator.targets import Target, gaps_between, make_targets, scrape_times
+from simulator.targets import Gap, Target, make_targets, scrape_times, segments, target_gaps
 
 FLAVOURS = ("containerd", "docker")
 INTERVALS = (10, 15, 20, 30, 60)  # must divide 60 so scrapes line up with usage segments
@@ -52,6 +52,8 @@ class Cluster:
             raise ValueError("need at least one node (nodes + gpu_nodes >= 1)")
         if jobs_per_hour < 0:
             raise ValueError("jobs_per_hour must be >= 0")
+        if max_bridged_gap < 0:
+            raise ValueError("max_bridged_gap must be >= 0")
         self.seed = seed
         self.behaviours = check_behaviours(behaviours)
         # The collector's KUBEMON_MAX_BRIDGED_GAP: the truth counts what lies in a longer
@@ -61,20 +63,25 @@ class Cluster:
         self.scrape_interval = scrape_interval
         self.cluster_label = cluster_label
         self.jobs_per_hour = jobs_per_hour
-        self.nodes = make_nodes(seed, nodes, gpu_nodes)
+        self.nodes = make_nodes(seed, nodes, gpu_nodes, self.behaviours)
         self.node_by_name = {n.name: n for n in self.nodes}
         self.namespaces = list(NAMESPACES)
-        self._targets = make_targets(seed, self.nodes, scrape_interval, cluster_label)
+        self._targets = make_targets(
+            seed, self.nodes, scrape_interval, cluster_label, self.behaviours
+        )
         self._slots: dict = {}
 
     # -- objects ------------------------------------------------------------------------------
 
     def targets(self) -> list[Target]:
-        """The scrape targets (cAdvisor per node, kube-state-metrics, DCGM per GPU node)."""
+        """The scrape targets (cAdvisor per node, kube-state-metrics, DCGM per GPU node).
+
+        With `ha-pair`, each target appears twice (`ha_replica` 0 and 1).
+        """
         return list(self._targets)
 
     def target(self, path: str) -> Target:
-        """The target served at URL `path`."""
+        """The target served at URL `path` (the first of an HA pair's twins)."""
         for t in self._targets:
             if t.path == path:
                 return t
@@ -89,11 +96,14 @@ class Cluster:
 
     def objects(self, a: int, b: int) -> tuple[list[Pod], list[PVC]]:
         """Pods and PVCs whose lifetime [created, deleted) overlaps [a, b) epoch seconds."""
-        pods, pvcs = long_running(self.seed, self.nodes, a, b)
+        pods, pvcs = long_running(self.seed, self.nodes, a, b, self.behaviours)
         h0, h1 = a // batch.HOUR - batch.LOOKBACK_SLOTS, (b - 1) // batch.HOUR
         for h in range(h0, h1 + 1):
             p, v = self._slot(
-                ("h", h), lambda h=h: batch.hour_jobs(self.seed, h, self.jobs_per_hour, self.nodes)
+                ("h", h),
+                lambda h=h: batch.hour_jobs(
+                    self.seed, h, self.jobs_per_hour, self.nodes, self.behaviours
+                ),
             )
             pods += p
             pvcs += v
@@ -104,7 +114,8 @@ class Cluster:
             for n in self.nodes:
                 if n.gpus:
                     p, v = self._slot(
-                        ("g", blk, n.name), lambda blk=blk, n=n: batch.gpu_jobs(self.seed, blk, n)
+                        ("g", blk, n.name),
+                        lambda blk=blk, n=n: batch.gpu_jobs(self.seed, blk, n, self.behaviours),
                     )
                     pods += p
                     pvcs += v
@@ -114,15 +125,21 @@ class Cluster:
 
         return [p for p in pods if alive(p)], [v for v in pvcs if alive(v)]
 
-    def gaps(self, target: Target, a: int, b: int) -> list[tuple[int, int]]:
-        """Scrape gaps (ms) of a target overlapping [a, b) seconds (cAdvisor targets only)."""
-        if target.kind != "cadvisor":
-            return []
-        return gaps_between(self.seed, self.nodes, target.node, a, b)
+    def gaps(self, target: Target, a: int, b: int) -> list[Gap]:
+        """Scrape gaps (epoch seconds, with their cause) of a target overlapping [a, b)."""
+        return target_gaps(self.seed, self.nodes, self.behaviours, target, a, b)
+
+    def segments(self, target: Target, a: int, b: int) -> list[tuple[dict, int, int]]:
+        """(target labels, from, to) epoch seconds: the target's labels over [a, b).
+
+        One segment, unless kube-state-metrics restarts on new pod IPs (`ksm-restart`).
+        """
+        return segments(self.seed, target, self.behaviours, a, b)
 
     def scrape_times(self, target: Target, a: int, b: int) -> list[int]:
         """Scrape times (ms) of `target` in [a, b) seconds, without those inside gaps."""
-        return scrape_times(target, a * 1000, b * 1000, self.gaps(target, a, b))
+        gaps = [(g.start * 1000, g.end * 1000) for g in self.gaps(target, a, b)]
+        return scrape_times(target, a * 1000, b * 1000, gaps)
 
     # -- outputs ------------------------------------------------------------------------------
 

@@ -9,8 +9,10 @@ from simulator import cadvisor, dcgm, ksm
 FAMILIES = {"cadvisor": cadvisor.FAMILIES, "ksm": ksm.FAMILIES, "dcgm": dcgm.FAMILIES}
 
 
-def families(kind: str) -> list[tuple[str, str, str]]:
-    """(name, type, help) of the families an exporter kind emits."""
+def families(kind: str, behaviours=frozenset()) -> list[tuple[str, str, str]]:
+    """(name, type, help) of the families an exporter kind emits (its version may drop some)."""
+    if kind == "ksm":
+        return ksm.families(behaviours)
     return FAMILIES[kind]
 
 
@@ -21,7 +23,8 @@ def series(cluster, target, pods, pvcs, family: str, times: list[int]):
         return cadvisor.series(cluster.flavour, node, pods, family, times)
     if target.kind == "ksm":
         return ksm.series(cluster, pods, pvcs, family, times)
-    return dcgm.series(cluster.seed, cluster.node_by_name[target.node], pods, family, times)
+    node = cluster.node_by_name[target.node]
+    return dcgm.series(cluster.seed, node, pods, family, times, cluster.behaviours)
 
 
 def _escape(v: str) -> str:

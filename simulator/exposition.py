@@ -14,12 +14,15 @@ def _number(v) -> str:
 
 
 def render_exposition(cluster, target, at_ms: int) -> str:
-    """The exposition text of `target` at `at_ms` (wall clock; scrape gaps do not apply)."""
+    """The exposition text of `target` at `at_ms` (wall clock; scrape gaps do not apply).
+
+    Live, no target is ever down or restarted: outages and `ksm-restart` exist in history only.
+    """
     a = at_ms // 1000
     pods, pvcs = cluster.objects(a, a + 1)
     stamp = f" {at_ms}" if target.kind == "cadvisor" else ""
     lines = []
-    for name, mtype, help_text in exporters.families(target.kind):
+    for name, mtype, help_text in exporters.families(target.kind, cluster.behaviours):
         body = [
             f"{name}{{{exporters.exposition_labels(labels)}}} {_number(values[0])}{stamp}"
             for labels, _, values in exporters.series(cluster, target, pods, pvcs, name, [at_ms])

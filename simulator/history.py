@@ -4,8 +4,12 @@ Layout: one `# HELP`/`# TYPE` header per family (counters typed without `_total`
 contiguous, each series' samples in time order, timestamps in seconds with ms precision, labels
 as Prometheus stores them (target labels added, clashing exporter labels renamed exported_*),
 and a final `# EOF`. The hot loop formats a whole series with one list comprehension over
-precomputed timestamp strings and joins it into a single write.
+precomputed timestamp strings and joins it into a single write. A series whose target labels
+change during the window (a restarted kube-state-metrics on a new pod IP) is written as one
+series per target-label segment.
 """
+
+from bisect import bisect_left
 
 from simulator import exporters
 
@@ -23,12 +27,37 @@ def seconds_text(t_ms: int) -> str:
 
 
 def _window(cluster, a: int, b: int):
-    """Per target: (scrape times, their timestamp strings) in [a, b)."""
-    out = {}
+    """Per target: (scrape times, their timestamp strings, segments) in [a, b).
+
+    A segment is (target labels, first index, end index) into the scrape times: one for the
+    whole window, or one per kube-state-metrics pod generation (`ksm-restart`).
+    """
+    out = []
     for t in cluster.targets():
         times = cluster.scrape_times(t, a, b)
-        out[t.path] = (times, [seconds_text(x) for x in times])
+        segs = [
+            (labels, bisect_left(times, lo * 1000), bisect_left(times, hi * 1000))
+            for labels, lo, hi in cluster.segments(t, a, b)
+        ]
+        out.append((times, [seconds_text(x) for x in times], [s for s in segs if s[1] < s[2]]))
     return out
+
+
+def _pieces(index, values, stamps, segs):
+    """(target labels, values, timestamp strings) of one series, split by target segment."""
+    if isinstance(index, int):
+        if len(segs) == 1 and segs[0][1] <= index and index + len(values) <= segs[0][2]:
+            yield segs[0][0], values, stamps[index : index + len(values)]
+            return
+        for labels, k0, k1 in segs:
+            j0, j1 = max(index, k0), min(index + len(values), k1)
+            if j0 < j1:
+                yield labels, values[j0 - index : j1 - index], stamps[j0:j1]
+        return
+    for labels, k0, k1 in segs:
+        picked = [(v, stamps[i]) for v, i in zip(values, index, strict=True) if k0 <= i < k1]
+        if picked:
+            yield labels, [v for v, _ in picked], [s for _, s in picked]
 
 
 def write_history(cluster, a: int, b: int, out) -> dict:
@@ -54,25 +83,21 @@ def _write(cluster, a: int, b: int, fh) -> dict:
         chunks.clear()
 
     for kind in ("cadvisor", "ksm", "dcgm"):
-        targets = [t for t in cluster.targets() if t.kind == kind]
-        for name, mtype, help_text in exporters.families(kind):
+        targets = [(t, g) for t, g in zip(cluster.targets(), grid, strict=True) if t.kind == kind]
+        for name, mtype, help_text in exporters.families(kind, cluster.behaviours):
             fam = type_name(name, mtype)
             chunks.append(f"# HELP {fam} {help_text}\n# TYPE {fam} {mtype}\n")
-            for target in targets:
-                times, stamps = grid[target.path]
+            for target, (times, stamps, segs) in targets:
                 for labels, index, values in exporters.series(
                     cluster, target, pods, pvcs, name, times
                 ):
-                    prefix = f"{name}{{{exporters.stored_labels(labels, target.labels)}}} "
-                    if isinstance(index, int):
-                        ts = stamps[index : index + len(values)]
-                    else:
-                        ts = [stamps[i] for i in index]
-                    chunks.append(
-                        "".join([f"{prefix}{v} {s}\n" for v, s in zip(values, ts, strict=True)])
-                    )
-                    stats["series"] += 1
-                    stats["samples"] += len(values)
+                    for tlabels, vals, ts in _pieces(index, values, stamps, segs):
+                        prefix = f"{name}{{{exporters.stored_labels(labels, tlabels)}}} "
+                        chunks.append(
+                            "".join([f"{prefix}{v} {s}\n" for v, s in zip(vals, ts, strict=True)])
+                        )
+                        stats["series"] += 1
+                        stats["samples"] += len(vals)
                 if len(chunks) > FLUSH_CHUNKS:
                     flush()
     chunks.append("# EOF\n")
