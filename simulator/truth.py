@@ -83,7 +83,9 @@ def _merged(target, gaps) -> list[tuple[int, int, list[str]]]:
     for g in sorted(gaps, key=lambda g: (g.start, g.end)):
         if out and first_scrape_from(target, out[-1][1] * 1000, []) >= g.start * 1000:
             lo, hi, causes = out[-1]
-            out[-1] = (lo, max(hi, g.end), causes + [g.cause] * (g.cause not in causes))
+            if g.cause not in causes:
+                causes = [*causes, g.cause]
+            out[-1] = (lo, max(hi, g.end), causes)
         else:
             out.append((g.start, g.end, [g.cause]))
     return out
