@@ -2,7 +2,10 @@
 
 Label order follows KSM (namespace, pod, uid first). Pods exist from `created` until `deleted`,
 so completed Job pods keep exporting info, phase and requests/limits until their ttl expires.
-`series()` yields (labels, index, values) like the other exporters.
+`series()` yields (labels, index, values) like the other exporters. Container states follow
+KSM's `internal/store/pod.go`: kube_pod_completion_time is the latest end among Terminated
+containers; behaviours pick the KSM version (families, `<none>` or empty owners, started
+times of Terminated containers) and whether a crashed container is Terminated in its backoff.
 """
 
 from bisect import bisect_left
