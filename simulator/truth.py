@@ -378,8 +378,8 @@ def _pod_truth(w: Window, pod) -> dict:
         "host_network": pod.host_network,
         "created": iso(pod.created),
         "pending": iso(pod.created),
-        "running": iso(pod.running),
-        "completed": iso(pod.completed),
+        "running": iso(pod.running) if node else None,  # never scheduled: never ran
+        "completed": iso(pod.completed) if node else None,
         "deleted": iso(pod.deleted),
         "final_phase": pod.final_phase,
         "containers": containers,

@@ -219,6 +219,7 @@ def test_a_never_scheduled_pod_is_deleted_pending_and_billed_nothing(pods_cluste
         assert {lab["phase"] for lab, _, vs in of_pod(phase, pod) if 1 in vs} == {"Pending"}
         pt = truth[pod.uid]
         assert pt["node"] is None and pt["scheduled"] is None
+        assert pt["running"] is None and pt["completed"] is None
         assert all(v["real"] == 0 for v in pt["quantities"].values())
 
 
