@@ -1,13 +1,20 @@
 """Benchmark of collect_usage: speed, and accuracy against the simulator's truth.
 
-    .venv/bin/python bench/collect_usage.py [--hours 24] [--runs 3]
+    .venv/bin/python bench/collect_usage.py [--hours 24] [--runs 3] [--behaviours all]
+                                            [--against GIT-REVISION]
 
 Loads `--hours` of simulated history into a fresh Prometheus on a free loopback port,
 collects it `--runs` times into a temporary SQLite database, then hour by hour, and prints
 two tables: the median time and query count of a run (and whether the rows stayed
 identical through the re-runs), and each quantity's cluster total against the
 truth, beside what a naive `increase()` per hour (the way OpenCost-style tools read
-counters) would have billed for CPU and network.
+counters) would have billed for CPU and network. `--behaviours` switches on the simulator's
+real-exporter behaviours (simulator/behaviours.py).
+
+With `--against`, the collector of that git revision (checked out in a temporary worktree)
+and the working tree's collect the same Prometheus in turns, each in its own process and
+database, and a third table gives their medians and ratio: measured in one run, so that the
+noise of a shared machine falls on both alike.
 """
 
 import argparse
@@ -15,7 +22,9 @@ import io
 import math
 import os
 import shutil
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +49,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--behaviours", default="", help="comma list, or all")
+    parser.add_argument("--against", help="a git revision whose collector to compare with")
     return parser.parse_args()
 
 
@@ -65,6 +76,7 @@ def naive_total(client, selector: str, unless: str, start: datetime, end: dateti
 def main():
     args = parse_args()
     from simulator import Cluster
+    from simulator.behaviours import parse_behaviours
     from simulator.prometheus import PrometheusServer, load_history
 
     workdir = Path(tempfile.mkdtemp(prefix="kubemon-bench-"))
@@ -73,15 +85,71 @@ def main():
     end = start + timedelta(hours=args.hours)
     server = PrometheusServer(workdir)
     began = time.monotonic()
-    load_history(server, start - timedelta(hours=1), end, [["--seed", str(SEED)]], INTERVAL)
+    simulator = ["--seed", str(SEED), "--behaviours", args.behaviours]
+    load_history(server, start - timedelta(hours=1), end, [simulator], INTERVAL)
     server.start()
     print(f"history loaded in {time.monotonic() - began:.0f} s", flush=True)
     try:
+        if args.against:
+            compare(args, workdir, server.url, start, end)
         setup_django(workdir, server.url)
-        report(args, server, Cluster(seed=SEED, scrape_interval=INTERVAL), start, end)
+        behaviours = parse_behaviours(args.behaviours)
+        cluster = Cluster(seed=SEED, scrape_interval=INTERVAL, behaviours=behaviours)
+        report(args, server, cluster, start, end)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def compare(args, workdir: Path, url: str, start: datetime, end: datetime):
+    """Collect with the revision's collector and the working tree's in turns."""
+    other = workdir / "against"
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(other), args.against],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        trees = {args.against: other, "working tree": REPO}
+        runs = {name: [] for name in trees}
+        for _ in range(args.runs):
+            for name, tree in trees.items():
+                runs[name].append(
+                    collect_in(tree, workdir / f"{tree.name}.sqlite3", url, start, end)
+                )
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)])
+    print(f"\n| collector | median seconds ({args.runs} runs, in turns) | queries | usage rows |")
+    print("|---|---|---|---|")
+    for name, results in runs.items():
+        median = statistics.median(r[0] for r in results)
+        print(f"| {name} | {median:.2f} | {results[-1][1]} | {results[-1][2]} |")
+    old, new = (statistics.median(r[0] for r in runs[name]) for name in trees)
+    print(f"\nworking tree / {args.against}: {new / old:.3f}")
+
+
+def collect_in(tree: Path, db: Path, url: str, start: datetime, end: datetime):
+    """(seconds, queries, rows) of one collect_usage of the source tree, in its own process."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PROMETHEUS_URL": url}
+    python = str(REPO / ".venv" / "bin" / "python")
+    if not db.exists():
+        subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=tree, env=env, check=True)
+    window = ["--start", start.isoformat(), "--end", end.isoformat()]
+    subprocess.run(
+        [python, "manage.py", "collect_usage", *window],
+        cwd=tree,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    with sqlite3.connect(db) as connection:
+        began, finished, queries = connection.execute(
+            "SELECT started_at, finished_at, queries FROM billing_collectionrun"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        (rows,) = connection.execute("SELECT count(*) FROM billing_hourlyusage").fetchone()
+    seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(began)).total_seconds()
+    return seconds, queries, rows
 
 
 def report(args, server, cluster, start, end):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from billing.facts import Hour, InstanceFacts, PodFacts
+from billing.gaps import overlap
 from billing.gpus import gpu_weight
 from billing.models import QUANTITIES
 
@@ -72,24 +73,39 @@ def gauge_integral(total: float, count: float, seconds: float | None, interval: 
     return total / count * seconds
 
 
-def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, interval: int):
+def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, hi: float, interval):
     """When a container instance that stopped reporting before the hour's end ended.
 
     kube-state-metrics knows exact ends: the completion time (the latest FinishedAt, also
     while the pod runs on), a restarted container's previous end, the start of the next
     init container or of the app containers. The end taken is the one of those nearest to
-    what the instance's samples cover; without one near, that coverage itself.
+    what the instance's samples cover from `start`, with or without the bridged gaps of its
+    kubelet (the samples do not say whether the instance outlived a gap); without one
+    near, what the samples alone cover.
     """
     covered = start + inst.count * interval
+    # Only a gap that ended while the pod ran may have samples of the instance after it.
+    bridged = covered + sum(
+        overlap(start, hi, *g.hidden)
+        for g in hour.gaps.of("kubelet", pod.node)
+        if g.bridged and g.end <= hi
+    )
     candidates = {
         pod.completion,
         pod.first_completion,
         pod.app_start,
         *pod.init_starts.values(),
         *hour.terminations.get((inst.namespace, inst.pod, inst.container), ()),
+        # A series that stopped at a gap of its kubelet was last seen before the gap.
+        *(g.hidden[0] for g in hour.gaps.of("kubelet", pod.node)),
     }
-    near = [t for t in candidates if t is not None and t > start and abs(t - covered) <= interval]
-    return min(near, key=lambda t: abs(t - covered)) if near else covered
+    distances = {
+        t: min(abs(t - covered), abs(t - bridged))
+        for t in candidates
+        if t is not None and t > start
+    }
+    near = [t for t, distance in distances.items() if distance <= interval]
+    return min(near, key=distances.get) if near else covered
 
 
 def requested_gpu(pod: PodFacts, weights: dict[str, float]) -> bool:
@@ -164,7 +180,7 @@ class Attribution:
         end = (
             hi
             if inst.live_at_end
-            else min(hi, instance_end(inst, pod, self.hour, start, self.interval))
+            else min(hi, instance_end(inst, pod, self.hour, start, hi, self.interval))
         )
         seconds = self.gauge_seconds("kubelet", pod.node, start, end, inst.count)
         value = gauge_integral(inst.total, inst.count, seconds, self.interval)

@@ -11,6 +11,7 @@ gaps and not through long ones.
 """
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from billing.facts import Hour, InstanceFacts, counter_increase
@@ -96,8 +97,13 @@ class Collector:
         data = {h: Hour(gaps=gaps) for h in hours}
         self.read_pods(data, hours)
         self.read_counters(data, hours)
-        self.read_memory(data, hours)
-        self.read_gpu_memory(data, hours)
+        # Gauges are read one hour further, for the level of what started unsampled.
+        following = hours[-1] + HOUR
+        gauges = {**data, following: Hour(gaps=gaps)}
+        self.read_memory(gauges, [*hours, following])
+        self.read_gpu_memory(gauges, [*hours, following])
+        for h in hours:
+            borrow_unsampled_starts(data[h], gauges[h + HOUR], h.timestamp())
         self.read_owners(data, hours)
         self.read_storage(data, hours)
         self.find_last_running(data)
@@ -181,22 +187,22 @@ class Collector:
                 data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(increase)
 
     def reset_increase(self, series: str, hour: datetime) -> float:
-        """Exact increase of one series over the hour, counter resets included."""
-        answer = self.timed(self.client.query, self.q.before(series), hour + HOUR - MS)
-        previous = float(answer[0]["value"][1]) if answer else 0.0
+        """Exact increase of one series over the hour, counter resets included.
+
+        An HA pair's two replicas of the series are merged: their samples in time order.
+        """
         at = hour + HOUR - MS
+        answer = self.timed(self.client.query, self.q.one_series(self.q.before(series)), at)
+        previous = float(answer[0]["value"][1]) if answer else 0.0
         raw = self.timed(self.client.query, self.q.raw_hour(series), at)
-        return counter_increase(previous, [float(v) for s in raw for _, v in s["values"]])
+        samples = sorted({(float(t), float(v)) for s in raw for t, v in s["values"]})
+        return counter_increase(previous, [v for _, v in samples])
 
     def read_memory(self, data, hours):
-        """Each container instance's working-set samples, start and liveness at the end."""
-        window, lookahead = f"{2 * self.interval}s", 2 * self.interval
+        """Each container instance's working-set samples and start."""
+        lookahead = 2 * self.interval
         counts = {
             (h, labels["id"]): v for h, labels, v in self.range(self.q.working_set_count(), hours)
-        }
-        live = {
-            (h, labels["id"])
-            for h, labels, _ in self.range(self.q.working_set_at_end(window), hours)
         }
         starts = {
             (h, labels.get("id")): v for h, labels, v in self.range(self.q.instance_starts(), hours)
@@ -211,7 +217,6 @@ class Collector:
                 total,
                 counts.get(key, 0.0),
                 starts.get(key),
-                key in live,
             )
         for fn in ("max", "min"):
             expr = self.q.last_terminations(lookahead, fn)
@@ -247,7 +252,9 @@ class Collector:
             partial = {
                 (p.namespace, p.pod)
                 for p in hour.pods.values()
-                if (p.namespace, p.pod) in hour.gpu_memory and p.running_seconds(h0) < 3600
+                if (p.namespace, p.pod) in hour.gpu_memory
+                and (p.namespace, p.pod) not in hour.borrowed
+                and p.running_seconds(h0) < 3600
             }
             if not partial:
                 continue
@@ -364,6 +371,29 @@ class Collector:
                     pod.active_at_end = True
                 else:
                     pod.vanished = max(before) + self.interval / 2
+
+
+def borrow_unsampled_starts(hour: Hour, following: Hour, h0: float) -> None:
+    """Mark the instances still running at the hour's end; give what started too late in
+    the hour to be sampled the level of its next samples.
+
+    A container started less than an interval before the hour's end may have no sample in
+    the hour; its first samples, in the following hour, tell its level there. Likewise a
+    GPU pod's memory.
+    """
+    for key, inst in hour.instances.items():
+        # A series is one container instance: seen after the hour, it ran through its end.
+        inst.live_at_end = key in following.instances
+    for key, inst in following.instances.items():
+        if key not in hour.instances and inst.start and h0 <= inst.start < h0 + 3600:
+            hour.instances[key] = replace(
+                inst, total=inst.total / inst.count, count=1.0, live_at_end=True
+            )
+    names = {(p.namespace, p.pod) for p in hour.pods.values() if p.running_seconds(h0) > 0}
+    for key, series in following.gpu_memory.items():
+        if key not in hour.gpu_memory and key in names:
+            hour.gpu_memory[key] = [(total / count, 1.0) for total, count in series if count]
+            hour.borrowed.add(key)
 
 
 def exporter_node(kind: str, labels: dict) -> str:

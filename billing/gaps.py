@@ -70,6 +70,10 @@ class Gaps:
         """Does a bridged gap of the exporter explain the absence of samples in (a, b)?"""
         return any(g.bridged and g.start <= a + 1e-3 and b <= g.end + 1e-3 for g in self.of(kind))
 
+    def touching(self, t0: float, t1: float) -> list[Gap]:
+        """The gaps that hide part of [t0, t1)."""
+        return [g for g in self.all if overlap(t0, t1, *g.hidden) > 0]
+
     def flag(self, h0: float, h1: float) -> str:
         """Why the hour [h0, h1) is flagged, or "" when no unbridged gap touches it."""
         reasons = [

@@ -55,10 +55,27 @@ def hour_range(prometheus_major: int) -> str:
 class UsageQueries:
     """Expressions for one cluster (an optional `cluster` matcher on every selector)."""
 
-    def __init__(self, hour: str, cluster: str | None = None, lookback: str = "6h"):
+    def __init__(
+        self,
+        hour: str,
+        cluster: str | None = None,
+        lookback: str = "6h",
+        replica_labels: tuple[str, ...] = (),
+    ):
         self.hour = hour
         self.cluster = f"cluster={quote(cluster)}" if cluster is not None else ""
         self.lookback = lookback
+        self.replicas = replica_labels
+
+    def one_series(self, expr: str) -> str:
+        """expr with an HA pair's replicas of a counter merged into one series.
+
+        Both replicas read the same counter, so the larger of their values at an instant is
+        the one sampled last: merged, they are one series sampled at either's scrapes.
+        """
+        if not self.replicas:
+            return expr
+        return f"max without ({', '.join(self.replicas)}) ({expr})"
 
     def sel(self, metric: str, matchers: str = "") -> str:
         inner = ", ".join(m for m in (matchers, self.cluster) if m)
@@ -78,14 +95,15 @@ class UsageQueries:
     def counter_increase(self, metric: str, matchers: str) -> str:
         """Exact increase over the hour of each series without a reset."""
         s = self.sel(metric, matchers)
-        increase = f"({self.last(s)} - {self.before(s)})"
-        new = f"({self.last(s)} unless {self.before(s)})"
+        last, before = self.one_series(self.last(s)), self.one_series(self.before(s))
+        increase = f"({last} - {before})"
+        new = f"({last} unless {before})"
         return f"({increase} or {new}) unless {self.counter_reset(metric, matchers)}"
 
     def counter_reset(self, metric: str, matchers: str) -> str:
         """Series whose counter went down in the hour or across its start."""
         s = self.sel(metric, matchers)
-        return (
+        return self.one_series(
             f"((resets({s}[{self.hour}]) > 0)"
             f" or (min_over_time({s}[{self.hour}]) < {self.before(s)}))"
         )
@@ -190,11 +208,6 @@ class UsageQueries:
     def working_set_count(self) -> str:
         s = self.sel("container_memory_working_set_bytes", CONTAINER)
         return f"count_over_time({s}[{self.hour}])"
-
-    def working_set_at_end(self, window: str) -> str:
-        """Container instances still reporting at the hour's end."""
-        s = self.sel("container_memory_working_set_bytes", CONTAINER)
-        return f"count_over_time({s}[{window}])"
 
     def instance_starts(self) -> str:
         """When each container instance (one cAdvisor series) started."""

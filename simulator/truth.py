@@ -67,10 +67,19 @@ class DataGap:
     data_start: int | None
     data_end: int
     bridged: bool
+    interval_ms: int
 
-    def overlap(self, lo: int, hi: int) -> int:
-        """Seconds of [lo, hi) inside the gap."""
-        return max(0, min(hi, self.end) - max(lo, self.start))
+    def hidden_ms(self) -> tuple[int, int]:
+        """What no sample stands for: each sample stands for half an interval on either
+        side, so the gap hides (last sample before + i/2, first sample after - i/2)."""
+        half = self.interval_ms // 2
+        lo = self.start * 1000 if self.data_start is None else self.data_start + half
+        return lo, self.data_end - half
+
+    def overlap(self, lo: int, hi: int) -> float:
+        """Seconds of [lo, hi) the gap hides."""
+        a, b = self.hidden_ms()
+        return max(0, min(hi * 1000, b) - max(lo * 1000, a)) / 1000
 
 
 def _ms(gaps) -> list[tuple[int, int]]:
@@ -98,7 +107,8 @@ def _data_gap(targets, start: int, end: int, causes, max_bridged: int) -> DataGa
     data_start = max(before) if before else None
     data_end = min(first_scrape_from(t, end * 1000, ms) for t, ms in targets)
     bridged = data_start is not None and data_end - data_start <= max_bridged * 1000
-    return DataGap(start, end, causes, data_start, data_end, bridged)
+    interval = max(t.interval_ms for t, _ in targets)
+    return DataGap(start, end, causes, data_start, data_end, bridged, interval)
 
 
 def _intersection(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -123,6 +133,7 @@ class Window:
         self.cluster, self.a, self.b = cluster, a, b
         self.targets = {}  # (kind, node) -> (target, gaps as ms pairs, DataGaps)
         self.listing = []  # (target, DataGaps) of every target
+        self.replicas = {}  # (kind, node) -> [(target, gaps as ms pairs)] of an HA pair
         max_bridged = cluster.max_bridged_gap
         ksm = []
         for t in cluster.targets():
@@ -134,6 +145,7 @@ class Window:
                 for lo, hi, causes in _merged(t, gaps)
             ]
             self.listing.append((t, data))
+            self.replicas.setdefault((t.kind, t.node), []).append((t, ms))
             if t.ha_replica == 0:
                 self.targets.setdefault((t.kind, t.node), (t, ms, data))
                 if t.kind == "ksm":
@@ -177,15 +189,26 @@ class Window:
         return hi - lo - lost
 
     def counter_observed(self, key, lv, origin_ms: int, s: int, e: int | None, div) -> float:
-        """Observed increase of a counter series living [s, e) with levels `lv`."""
-        target, gaps, _ = self.targets[key]
+        """Observed increase of a counter series living [s, e) with levels `lv`.
+
+        An HA pair's replicas scrape the same counter at their own phases: their samples
+        together are what was observed.
+        """
         lo, hi = _clip(s, e, self.a, self.b)
         if lo >= hi:
             return 0
-        last = last_scrape_before(target, hi * 1000, lo * 1000, gaps)
+
+        def latest(before_ms: int, not_before_ms: int):
+            found = [
+                last_scrape_before(t, before_ms, not_before_ms, gaps)
+                for t, gaps in self.replicas[key]
+            ]
+            return max((x for x in found if x is not None), default=None)
+
+        last = latest(hi * 1000, lo * 1000)
         if last is None:
             return 0
-        prev = last_scrape_before(target, self.a * 1000, s * 1000, gaps) if s < self.a else None
+        prev = latest(self.a * 1000, s * 1000) if s < self.a else None
         p0 = lv.prefix(origin_ms)
         v_last = (lv.prefix(last) - p0) / 1e6 if div == 1e6 else (lv.prefix(last) - p0) // div
         if prev is None:
@@ -214,7 +237,8 @@ class Window:
             )
             if g.bridged and both_sides:
                 continue
-            a, b = max(g.start * 1000, lo * 1000), min(g.end * 1000, hi * 1000)
+            g0, g1 = g.hidden_ms()
+            a, b = max(g0, lo * 1000), min(g1, hi * 1000)
             if a < b:
                 total -= lv.integral(a, b)
         return total / 1000

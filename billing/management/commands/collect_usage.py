@@ -128,7 +128,12 @@ class Command(BaseCommand):
         run = CollectionRun.objects.create(
             cluster=name, window_start=start, window_end=end, started_at=timezone.now()
         )
-        queries = UsageQueries(hour_range(major), matcher, settings.KUBEMON_COUNTER_LOOKBACK)
+        queries = UsageQueries(
+            hour_range(major),
+            matcher,
+            settings.KUBEMON_COUNTER_LOOKBACK,
+            settings.KUBEMON_REPLICA_LABELS,
+        )
         interval = settings.KUBEMON_SCRAPE_INTERVAL
         collector = Collector(
             client,
@@ -144,7 +149,8 @@ class Command(BaseCommand):
             for chunk in chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS):
                 data = collector.hours(chunk)
                 gaps = data[chunk[0]].gaps
-                record_gaps(cluster, run, gaps.all)
+                t0, t1 = chunk[0].timestamp(), chunk[-1].timestamp() + 3600
+                record_gaps(cluster, run, gaps.touching(t0, t1))
                 for hour in chunk:
                     usage = usage_by_job(hour, data[hour], interval, self.gpu_weights)
                     labels = data[hour].namespace_label
