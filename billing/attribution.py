@@ -135,8 +135,8 @@ class Attribution:
         for pod in self.hour.pods.values():
             self.add_requests(pod)
         self.add_counters()
-        for inst in self.hour.instances.values():
-            self.add_memory(inst)
+        for cgroup, inst in self.hour.instances.items():
+            self.add_memory(cgroup, inst)
         for key, series in self.hour.gpu_memory.items():
             self.add_gpu_memory(key, series)
         for (namespace, claim), (size, seconds) in self.hour.pvcs.items():
@@ -168,7 +168,7 @@ class Attribution:
                 for value in values:
                     self.add(namespace, pod_name, quantity, value)
 
-    def add_memory(self, inst: InstanceFacts):
+    def add_memory(self, cgroup: str, inst: InstanceFacts):
         """An instance's mean working set times the part of its life inside the hour."""
         pod = self.by_uid.get(inst.uid) or self.by_name.get((inst.namespace, inst.pod))
         if pod is None:
@@ -183,8 +183,29 @@ class Attribution:
             else min(hi, instance_end(inst, pod, self.hour, start, hi, self.interval))
         )
         seconds = self.gauge_seconds("kubelet", pod.node, start, end, inst.count)
-        value = gauge_integral(inst.total, inst.count, seconds, self.interval)
-        self.add(inst.namespace, inst.pod, "memory_byte_seconds", value, pod)
+        bridged, seconds_bridged = self.through_gaps("kubelet", pod.node, cgroup, start, end)
+        value = gauge_integral(
+            inst.total, inst.count, max(0.0, seconds - seconds_bridged), self.interval
+        )
+        self.add(inst.namespace, inst.pod, "memory_byte_seconds", value + bridged, pod)
+
+    def through_gaps(self, kind: str, node: str, key, lo: float, hi: float):
+        """(integral, seconds) of a gauge through the bridged gaps of its exporter.
+
+        Through a gap it was seen on both sides of, it is integrated at the mean of its
+        levels around it; a gap it was not (it started or ended inside) hides its level:
+        those seconds count, with nothing to bill for them.
+        """
+        integral = seconds = 0.0
+        for gap in self.hour.gaps.of(kind, node):
+            if not gap.bridged:
+                continue
+            span = overlap(lo, hi, *gap.hidden)
+            levels = self.hour.gap_levels.get(gap, {}).get(key)
+            if levels:
+                integral += (levels[0] + levels[1]) / 2 * span
+            seconds += span
+        return integral, seconds
 
     def gauge_seconds(self, kind: str, node: str, lo: float, hi: float, count: float) -> float:
         """Seconds a gauge's samples stand for: its object's time, less what unbridged
@@ -215,8 +236,9 @@ class Attribution:
             # One series per device, all sampled together: the pod's sample times are one's.
             count = max(c for _, c in series)
         seconds = self.gauge_seconds("dcgm", pod.node, lo, hi, count)
-        value = gauge_integral(total, count, seconds, self.interval)
-        self.add(pod.namespace, pod.pod, "gpu_memory_mib_seconds", value, pod)
+        bridged, seconds_bridged = self.through_gaps("dcgm", pod.node, key, lo, hi)
+        value = gauge_integral(total, count, max(0.0, seconds - seconds_bridged), self.interval)
+        self.add(pod.namespace, pod.pod, "gpu_memory_mib_seconds", value + bridged, pod)
 
 
 def usage_by_job(hour_start: datetime, hour: Hour, interval: int, weights=None) -> dict:

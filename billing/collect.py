@@ -19,7 +19,14 @@ from billing.gaps import Gap, Gaps, existence_seconds, gaps_in
 from billing.hours import HOUR
 from billing.series import object_labels, one_replica, pod_uid_of_cgroup
 from promadapter.promql import quote, regex_escape
-from promadapter.usage import COUNTERS, HEARTBEATS, RUNNING, UsageQueries, exact_selector
+from promadapter.usage import (
+    CONTAINER,
+    COUNTERS,
+    HEARTBEATS,
+    RUNNING,
+    UsageQueries,
+    exact_selector,
+)
 
 MS = timedelta(milliseconds=1)
 
@@ -104,6 +111,7 @@ class Collector:
         self.read_gpu_memory(gauges, [*hours, following])
         for h in hours:
             borrow_unsampled_starts(data[h], gauges[h + HOUR], h.timestamp())
+        self.read_gap_levels(data, gaps)
         self.read_owners(data, hours)
         self.read_storage(data, hours)
         self.find_last_running(data)
@@ -120,13 +128,16 @@ class Collector:
             expr = self.q.heartbeat(metric, matchers, by)
             answer = self.timed(self.client.query_range, expr, start, end, self.interval)
             times: dict[str, list[float]] = {}
+            selectors: dict[str, tuple] = {}
             for series in answer:
                 labels = series["metric"]
-                times.setdefault(exporter_node(kind, labels), []).extend(
-                    float(v) for _, v in series["values"]
+                node = exporter_node(kind, labels)
+                times.setdefault(node, []).extend(float(v) for _, v in series["values"])
+                selectors[node] = tuple(
+                    (k, labels[k]) for k in ("job", "instance") if labels.get(k)
                 )
             for node, seen in times.items():
-                found += gaps_in(kind, node, seen, self.interval, self.max_gap)
+                found += gaps_in(kind, node, seen, self.interval, self.max_gap, selectors[node])
                 if end.timestamp() - max(seen) > 2 * self.interval:  # not back yet
                     last = max(seen)
                     found.append(
@@ -272,6 +283,32 @@ class Collector:
             for key in partial:
                 hour.gpu_samples[key] = found.get(key, {})
 
+    def read_gap_levels(self, data, gaps: Gaps):
+        """The gauges' last samples before each bridged gap of their exporter and first after.
+
+        A gauge is billed through a bridged gap at the mean of those two levels, for series
+        (container instances, GPU memory of a pod) present on both sides.
+        """
+        hours = sorted(data)
+        t0, t1 = hours[0].timestamp(), hours[-1].timestamp() + 3600
+        for gap in gaps.touching(t0, t1):
+            if not gap.bridged or gap.kind == "ksm":
+                continue
+            exporter = ", ".join(f"{k}={quote(v)}" for k, v in gap.labels)
+            if gap.kind == "kubelet":
+                metric, exporter = "container_memory_working_set_bytes", f"{CONTAINER}, {exporter}"
+                series = self.q.sel(metric, exporter)
+            else:
+                series = self.q.sel("DCGM_FI_DEV_FB_USED", exporter)
+            window = f"{self.interval}s"
+            before = self.timed(self.client.query, f"{series}[{window}]", gap.start)
+            after = self.timed(
+                self.client.query, f"{series}[{window}]", gap.end + self.interval - 0.001
+            )
+            levels = neighbour_levels(gap.kind, before, after, self.replicas)
+            for hour in data.values():
+                hour.gap_levels[gap] = levels
+
     def read_owners(self, data, hours):
         for h, labels, _ in self.range(self.q.replicaset_owner(), hours):
             key = (labels.get("namespace", ""), labels.get("replicaset", ""))
@@ -394,6 +431,32 @@ def borrow_unsampled_starts(hour: Hour, following: Hour, h0: float) -> None:
         if key not in hour.gpu_memory and key in names:
             hour.gpu_memory[key] = [(total / count, 1.0) for total, count in series if count]
             hour.borrowed.add(key)
+
+
+def neighbour_levels(kind: str, before: list, after: list, replicas: tuple[str, ...]) -> dict:
+    """{series key: (last value before, first value after)} for series on both sides.
+
+    Keys are a container instance's cgroup id, or a pod's (namespace, pod) whose devices'
+    values are added up.
+    """
+
+    def key(labels):
+        labels = object_labels(labels)
+        if kind == "kubelet":
+            return labels.get("id", "")
+        return (labels.get("namespace", ""), labels.get("pod", ""))
+
+    def values(answer, pick):
+        out: dict = {}
+        for series in one_replica([(0, s["metric"], s["values"]) for s in answer], replicas):
+            samples = series[2]
+            if samples:
+                k = key(series[1])
+                out[k] = out.get(k, 0.0) + float(pick(samples)[1])
+        return out
+
+    first, last = values(before, lambda s: s[-1]), values(after, lambda s: s[0])
+    return {k: (first[k], last[k]) for k in first.keys() & last.keys() if k}
 
 
 def exporter_node(kind: str, labels: dict) -> str:

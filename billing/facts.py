@@ -121,6 +121,8 @@ class Hour:
     gpu_samples: dict[tuple[str, str], dict[tuple, list[tuple[float, float]]]] = field(
         default_factory=dict
     )
+    # Per bridged gap of a kubelet or dcgm-exporter: each series' levels on either side.
+    gap_levels: dict = field(default_factory=dict)
     # Pods whose GPU memory level comes from the following hour's samples.
     borrowed: set[tuple[str, str]] = field(default_factory=set)
     # Ends of restarted containers' previous instances, per (namespace, pod, container).

@@ -23,6 +23,8 @@ class Gap:
     end: float  # its first sample after it, or the end of what was read
     bridged: bool
     interval: int
+    # The labels that select the exporter's series (job, instance), for neighbouring levels.
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def exporter(self) -> str:
@@ -37,11 +39,11 @@ class Gap:
         return self.end - self.start - self.interval
 
 
-def gaps_in(kind: str, node: str, times: list[float], interval: int, max_bridged: int):
+def gaps_in(kind: str, node: str, times: list[float], interval: int, max_bridged: int, labels=()):
     """The gaps between consecutive sample times of one exporter."""
     times = sorted(set(times))
     return [
-        Gap(kind, node, a, b, b - a - interval <= max_bridged, interval)
+        Gap(kind, node, a, b, b - a - interval <= max_bridged, interval, labels)
         for a, b in zip(times, times[1:], strict=False)
         if b - a > 2 * interval
     ]

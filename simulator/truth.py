@@ -133,9 +133,9 @@ class Window:
         self.cluster, self.a, self.b = cluster, a, b
         self.targets = {}  # (kind, node) -> (target, gaps as ms pairs, DataGaps)
         self.listing = []  # (target, DataGaps) of every target
-        self.replicas = {}  # (kind, node) -> [(target, gaps as ms pairs)] of an HA pair
+        self.replicas = {}  # (kind, node) -> [(target, gaps as ms pairs)]: HA pairs, replicas
         max_bridged = cluster.max_bridged_gap
-        ksm = []
+        members: dict = {}
         for t in cluster.targets():
             # gaps from a day before: the last sample before the window may precede it
             gaps = cluster.gaps(t, a - 86_400, b)
@@ -146,18 +146,19 @@ class Window:
             ]
             self.listing.append((t, data))
             self.replicas.setdefault((t.kind, t.node), []).append((t, ms))
-            if t.ha_replica == 0:
-                self.targets.setdefault((t.kind, t.node), (t, ms, data))
-                if t.kind == "ksm":
-                    ksm.append((t, ms, data))
-        pieces = [(g.start, g.end) for g in ksm[0][2]] if ksm else []
-        for _, _, data in ksm[1:]:
-            pieces = _intersection(pieces, [(g.start, g.end) for g in data])
-        causes = sorted({c for _, _, data in ksm for g in data for c in g.causes})
-        self.ksm_gaps = [
-            _data_gap([(t, ms) for t, ms, _ in ksm], lo, hi, causes, max_bridged)
-            for lo, hi in pieces
-        ]
+            members.setdefault((t.kind, t.node), []).append((t, ms, data))
+        # Data is missing only when every scraper of it misses it: both Prometheus of an HA
+        # pair, every kube-state-metrics replica.
+        for key, group in members.items():
+            pieces = [(g.start, g.end) for g in group[0][2]]
+            for _, _, data in group[1:]:
+                pieces = _intersection(pieces, [(g.start, g.end) for g in data])
+            causes = sorted({c for _, _, data in group for g in data for c in g.causes})
+            scrapers = [(t, ms) for t, ms, _ in group]
+            data = [_data_gap(scrapers, lo, hi, causes, max_bridged) for lo, hi in pieces]
+            first = next((m for m in group if m[0].ha_replica == 0), group[0])
+            self.targets[key] = (first[0], first[1], data)
+        self.ksm_gaps = next((v[2] for k, v in self.targets.items() if k[0] == "ksm"), [])
 
     def ksm_seconds(self, lo: int, hi: int, deleted: int | None) -> int:
         """Seconds of [lo, hi) (window-clipped) an object's requests are billable through KSM.
@@ -219,10 +220,10 @@ class Window:
     def gauge_observed(self, key, lv, s: int, e: int | None) -> float:
         """Integral (value x seconds) of a gauge series living [s, e) while it was watched.
 
-        What happened during a scrape gap of its target is what no scraper could see, unless
-        the collector bridges the gap: a bridged gap with samples of the series on both sides
-        counts as watched; the rest is observable, as the samples tell it to an estimator
-        that knows when the series lived.
+        What happened during a scrape gap of its target is what no scraper could see. Through
+        a gap the collector bridges (with samples of the series on both sides) the series is
+        observed at the mean of its last sample before and its first after; the rest is
+        observable, as the samples tell it to an estimator that knows when the series lived.
         """
         _, _, data = self.targets[key]
         lo, hi = _clip(s, e, self.a, self.b)
@@ -235,12 +236,14 @@ class Window:
                 and g.data_start >= s * 1000
                 and (e is None or g.data_end < e * 1000)
             )
-            if g.bridged and both_sides:
-                continue
             g0, g1 = g.hidden_ms()
             a, b = max(g0, lo * 1000), min(g1, hi * 1000)
             if a < b:
                 total -= lv.integral(a, b)
+                if g.bridged and both_sides:
+                    # bridged at the mean of the samples on either side of the gap
+                    around = lv.values([g.data_start, g.data_end])
+                    total += (around[0] + around[1]) / 2 * (b - a)
         return total / 1000
 
     def scrape_gaps(self) -> list[dict]:

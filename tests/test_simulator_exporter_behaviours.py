@@ -341,8 +341,11 @@ def test_truth_observed_keeps_bridged_gaps_and_loses_unbridged_ones():
     assert q["real"] - q["observed"] == pytest.approx(cpu * lost)
     mem = postgres["quantities"]["memory_byte_seconds"]
     assert 0 < mem["gap"] < mem["real"] * 0.3
+    # Through a bridged gap the working set is observed at the mean of the samples around
+    # it: what differs from the real integral is the level inside the gap, nothing more.
     (short_postgres,) = [j for j in short["jobs"] if j["name"] == "postgres"]
-    assert short_postgres["quantities"]["memory_byte_seconds"]["gap"] == 0
+    short_mem = short_postgres["quantities"]["memory_byte_seconds"]
+    assert abs(short_mem["gap"]) < 0.01 * short_mem["real"] < mem["gap"]
 
 
 def test_scrape_gaps_say_which_target_and_whether_the_collector_bridges_them():
