@@ -79,17 +79,15 @@ def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, h
     kube-state-metrics knows exact ends: the completion time (the latest FinishedAt, also
     while the pod runs on), a restarted container's previous end, the start of the next
     init container or of the app containers. The end taken is the one of those nearest to
-    what the instance's samples cover from `start`, with or without the bridged gaps of its
-    kubelet (the samples do not say whether the instance outlived a gap); without one
-    near, what the samples alone cover.
+    what the instance's samples cover from `start`, with or without the gaps of its kubelet
+    (the samples do not say on which side of a gap they lie); without one near, what the
+    samples alone cover.
     """
     covered = start + inst.count * interval
     # Only a gap that ended while the pod ran may have samples of the instance after it.
-    bridged = covered + sum(
-        overlap(start, hi, *g.hidden)
-        for g in hour.gaps.of("kubelet", pod.node)
-        if g.bridged and g.end <= hi
-    )
+    gaps = [g for g in hour.gaps.of("kubelet", pod.node) if g.end <= hi]
+    bridged = covered + sum(overlap(start, hi, *g.hidden) for g in gaps if g.bridged)
+    through_all = covered + sum(overlap(start, hi, *g.hidden) for g in gaps)
     candidates = {
         pod.completion,
         pod.first_completion,
@@ -100,7 +98,7 @@ def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, h
         *(g.hidden[0] for g in hour.gaps.of("kubelet", pod.node)),
     }
     distances = {
-        t: min(abs(t - covered), abs(t - bridged))
+        t: min(abs(t - covered), abs(t - bridged), abs(t - through_all))
         for t in candidates
         if t is not None and t > start
     }
@@ -175,7 +173,7 @@ class Attribution:
             value = gauge_integral(inst.total, inst.count, None, self.interval)
             self.add(inst.namespace, inst.pod, "memory_byte_seconds", value)
             return
-        lo, hi = pod.interval(self.h0)
+        lo, hi = pod.gauge_interval(self.h0)
         start = max(lo, inst.start or lo)
         end = (
             hi
@@ -223,7 +221,7 @@ class Attribution:
         pod = self.by_name.get(key)
         if pod is None or not requested_gpu(pod, self.weights):
             return
-        lo, hi = pod.interval(self.h0)
+        lo, hi = pod.gauge_interval(self.h0)
         if key in self.hour.gpu_samples:
             kept = [
                 [v for t, v in samples if lo - 1e-3 <= t <= hi + 1e-3]

@@ -23,7 +23,6 @@ from promadapter.usage import (
     CONTAINER,
     COUNTERS,
     HEARTBEATS,
-    RUNNING,
     UsageQueries,
     exact_selector,
 )
@@ -101,18 +100,20 @@ class Collector:
     def hours(self, hours: list[datetime]) -> dict[datetime, Hour]:
         """Query everything about the given consecutive hours."""
         gaps = self.read_gaps(hours)
-        data = {h: Hour(gaps=gaps) for h in hours}
-        self.read_pods(data, hours)
-        self.read_counters(data, hours)
-        # Gauges are read one hour further, for the level of what started unsampled.
+        # Pods and gauges are read one hour further: what started in an hour without being
+        # seen in it (too late for a scrape, or inside a gap) is known from the next.
         following = hours[-1] + HOUR
-        gauges = {**data, following: Hour(gaps=gaps)}
-        self.read_memory(gauges, [*hours, following])
-        self.read_gpu_memory(gauges, [*hours, following])
+        extended = [*hours, following]
+        data = {h: Hour(gaps=gaps) for h in extended}
+        self.read_pods(data, extended)
+        self.read_owners(data, extended)
+        self.read_memory(data, extended)
+        self.read_gpu_memory(data, extended)
         for h in hours:
-            borrow_unsampled_starts(data[h], gauges[h + HOUR], h.timestamp())
+            borrow_unseen_starts(data[h], data[h + HOUR], h.timestamp())
+        del data[following]
+        self.read_counters(data, hours)
         self.read_gap_levels(data, gaps)
-        self.read_owners(data, hours)
         self.read_storage(data, hours)
         self.find_last_running(data)
         self.fetch_partial_gpu_memory(data)
@@ -160,16 +161,27 @@ class Collector:
             data[h].pod(labels).active_at_end = True
         for h, labels, _ in self.range(self.q.pod_terminal(lookahead), hours, lookahead):
             data[h].pod(labels).terminal = True
+        # The same object may answer several times (scraped with honor_labels false, the
+        # exporter's own `pod` label changes at each of its restarts): keep the extremes.
         for h, labels, value in self.range(self.q.pod_start(), hours):
-            data[h].pod(labels).start = value
+            pod = data[h].pod(labels)
+            pod.start = earliest(pod.start, value)
         for h, labels, value in self.range(self.q.first_container_start(), hours):
-            data[h].pod(labels).app_start = value
+            pod = data[h].pod(labels)
+            pod.app_start = earliest(pod.app_start, value)
         for h, labels, value in self.range(self.q.init_container_starts(), hours):
-            data[h].pod(labels).init_starts[labels.get("container", "")] = value
-        for fn, attribute in (("max", "completion"), ("min", "first_completion")):
-            expr = self.q.pod_completion(lookahead, fn)
-            for h, labels, value in self.range(expr, hours, lookahead):
-                setattr(data[h].pod(labels), attribute, value)
+            starts, container = data[h].pod(labels).init_starts, labels.get("container", "")
+            starts[container] = earliest(starts.get(container), value)
+        for h, labels, value in self.range(
+            self.q.pod_completion(lookahead, "max"), hours, lookahead
+        ):
+            pod = data[h].pod(labels)
+            pod.completion = max(pod.completion or value, value)
+        for h, labels, value in self.range(
+            self.q.pod_completion(lookahead, "min"), hours, lookahead
+        ):
+            pod = data[h].pod(labels)
+            pod.first_completion = earliest(pod.first_completion, value)
         for h, labels, _ in self.range(self.q.pod_info(), hours):
             pod = data[h].pod(labels)
             pod.host_network = labels.get("host_network") == "true"
@@ -179,10 +191,12 @@ class Collector:
             pod.owner_kind = labels.get("owner_kind", "")
             pod.owner_name = labels.get("owner_name", "")
         for h, labels, value in self.range(self.q.pod_requests(), hours):
-            data[h].pod(labels).requests[labels.get("resource", "")] = value
+            requests, resource = data[h].pod(labels).requests, labels.get("resource", "")
+            requests[resource] = max(requests.get(resource, value), value)
         for h, labels, value in self.range(self.q.init_requests(), hours):
             per_container = data[h].pod(labels).init_requests
-            per_container.setdefault(labels.get("container", ""), {})[labels["resource"]] = value
+            requests = per_container.setdefault(labels.get("container", ""), {})
+            requests[labels["resource"]] = max(requests.get(labels["resource"], value), value)
         for h, labels, _ in self.range(self.q.native_sidecars(), hours):
             data[h].pod(labels).sidecars.add(labels.get("container", ""))
 
@@ -379,9 +393,10 @@ class Collector:
     def find_last_running(self, data):
         """When pods that stopped being seen Running without completing were last Running.
 
-        A pod seen Running again after a bridged gap of kube-state-metrics ran through it;
-        otherwise it vanished (deleted while Running) half an interval after its last
-        Running sample, the unbiased guess.
+        A pod seen again after a bridged gap of kube-state-metrics lived through it: still
+        Running, it ran through the hour's end; Succeeded or Failed, it ran until the
+        completion time published after the gap. Otherwise it vanished (deleted while
+        Running) half an interval after its last Running sample, the unbiased guess.
         """
         margin = self.max_gap + 2 * self.interval
         for h, hour in data.items():
@@ -392,32 +407,69 @@ class Collector:
             }
             if not pods:
                 continue
-            selector = self.q.sel("kube_pod_status_phase", f"{RUNNING}, uid=~{any_of(pods)}")
-            running: dict[str, list[float]] = {}
-            for labels, samples in self.raw(selector, h, margin):
-                running.setdefault(labels.get("uid", ""), []).extend(
-                    t for t, v in samples if v == 1
+            uids = f"uid=~{any_of(pods)}"
+            phases = self.q.sel(
+                "kube_pod_status_phase", f'phase=~"Running|Succeeded|Failed", {uids}'
+            )
+            seen: dict[str, list[tuple[float, str]]] = {}
+            for labels, samples in self.raw(phases, h, margin):
+                seen.setdefault(labels.get("uid", ""), []).extend(
+                    (t, labels.get("phase", "")) for t, v in samples if v == 1
                 )
-            h1 = h.timestamp() + 3600
+            completions: dict[str, float] = {}
+            for labels, samples in self.raw(
+                self.q.sel("kube_pod_completion_time", uids), h, margin
+            ):
+                uid = labels.get("uid", "")
+                completions[uid] = max([completions.get(uid, 0.0), *(v for _, v in samples)])
             for uid, pod in pods.items():
-                before = [t for t in running.get(uid, []) if t < h1]
-                after = [t for t in running.get(uid, []) if t >= h1]
-                if not before:
-                    continue
-                if after and hour.gaps.bridges("ksm", max(before), min(after)):
-                    pod.active_at_end = True
-                else:
-                    pod.vanished = max(before) + self.interval / 2
+                self.place_end(pod, h, hour, seen.get(uid, []), completions.get(uid))
+
+    def place_end(self, pod, h: datetime, hour: Hour, seen: list, completion: float | None):
+        h1 = h.timestamp() + 3600
+        running = [t for t, phase in seen if phase == "Running" and t < h1]
+        if not running:
+            return
+        last = max(running)
+        after = [(t, phase) for t, phase in seen if t > last]
+        if after and hour.gaps.bridges("ksm", last, min(after)[0]):
+            first_phase = min(after)[1]
+            if first_phase != "Running" and completion is not None:
+                pod.terminal, pod.completion = True, completion
+                pod.active_at_end = completion >= h1
+                return
+            if first_phase == "Running" and min(after)[0] >= h1:
+                pod.active_at_end = True
+                return
+        pod.vanished = last + self.interval / 2
+        pod.end_hidden = any(
+            not g.bridged and 0 <= g.start - last <= self.interval for g in hour.gaps.of("ksm")
+        )
 
 
-def borrow_unsampled_starts(hour: Hour, following: Hour, h0: float) -> None:
-    """Mark the instances still running at the hour's end; give what started too late in
-    the hour to be sampled the level of its next samples.
+def borrow_unseen_starts(hour: Hour, following: Hour, h0: float) -> None:
+    """Complete an hour with what started in it unseen, as the following hour tells it.
 
-    A container started less than an interval before the hour's end may have no sample in
-    the hour; its first samples, in the following hour, tell its level there. Likewise a
-    GPU pod's memory.
+    A pod that started inside a kube-state-metrics gap reaching past the hour's end, or
+    just before the end, is known only from the next hour, with its exact start. A
+    container started less than an interval before the end may have no sample in the
+    hour; its first samples, in the following hour, give its level. Likewise a GPU pod's
+    memory. Instances seen in the following hour ran through the hour's end.
     """
+    h1 = h0 + 3600
+    for key, pod in following.pods.items():
+        start = pod.first_start()
+        if key in hour.pods or start is None or start >= h1:
+            continue
+        ended = pod.ended() and pod.completion < h1
+        hour.pods[key] = replace(pod, seen_active=True, active_at_end=not ended, terminal=ended)
+    for owners, later in (
+        (hour.replicaset_owner, following.replicaset_owner),
+        (hour.job_parent, following.job_parent),
+        (hour.namespace_label, following.namespace_label),
+    ):
+        for key, value in later.items():
+            owners.setdefault(key, value)
     for key, inst in hour.instances.items():
         # A series is one container instance: seen after the hour, it ran through its end.
         inst.live_at_end = key in following.instances
@@ -457,6 +509,10 @@ def neighbour_levels(kind: str, before: list, after: list, replicas: tuple[str, 
 
     first, last = values(before, lambda s: s[-1]), values(after, lambda s: s[0])
     return {k: (first[k], last[k]) for k in first.keys() & last.keys() if k}
+
+
+def earliest(current: float | None, value: float) -> float:
+    return value if current is None else min(current, value)
 
 
 def exporter_node(kind: str, labels: dict) -> str:

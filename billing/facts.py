@@ -31,6 +31,9 @@ class PodFacts:
     completion: float | None = None  # latest kube_pod_completion_time
     first_completion: float | None = None  # earliest value seen: an early container's end
     vanished: float | None = None
+    # kube-state-metrics went silent (an unbridged gap) while the pod ran: its end is
+    # unknown, and its gauges are billed for as long as their own samples go.
+    end_hidden: bool = False
     host_network: bool = False
     owner_kind: str = ""
     owner_name: str = ""
@@ -62,6 +65,11 @@ class PodFacts:
         else:
             end = self.vanished
         return max(start, h0), min(end, h1)
+
+    def gauge_interval(self, h0: float) -> tuple[float, float]:
+        """The interval over which the pod's gauges may be billed."""
+        lo, hi = self.interval(h0)
+        return (lo, h0 + 3600) if self.end_hidden and lo < hi else (lo, hi)
 
     def running_seconds(self, h0: float) -> float:
         lo, hi = self.interval(h0)

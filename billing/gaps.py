@@ -69,8 +69,15 @@ class Gaps:
         return sum(overlap(lo, hi, *g.hidden) for g in self.of(kind, node) if g.bridged == bridged)
 
     def bridges(self, kind: str, a: float, b: float) -> bool:
-        """Does a bridged gap of the exporter explain the absence of samples in (a, b)?"""
-        return any(g.bridged and g.start <= a + 1e-3 and b <= g.end + 1e-3 for g in self.of(kind))
+        """Does a bridged gap of the exporter explain the absence of samples in (a, b)?
+
+        The object's own samples may come from another replica or scraper than the
+        heartbeat's, up to two intervals off the gap's edges.
+        """
+        return any(
+            g.bridged and g.start - 2 * g.interval <= a and b <= g.end + 2 * g.interval
+            for g in self.of(kind)
+        )
 
     def touching(self, t0: float, t1: float) -> list[Gap]:
         """The gaps that hide part of [t0, t1)."""

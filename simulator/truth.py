@@ -237,6 +237,12 @@ class Window:
                 and (e is None or g.data_end < e * 1000)
             )
             g0, g1 = g.hidden_ms()
+            # A series that began or ended inside the gap has no sample to stand for its
+            # life there: all of it is hidden.
+            if g.data_start is not None and s * 1000 >= g.data_start:
+                g0 = min(g0, s * 1000)
+            if e is not None and e * 1000 <= g.data_end:
+                g1 = max(g1, e * 1000)
             a, b = max(g0, lo * 1000), min(g1, hi * 1000)
             if a < b:
                 total -= lv.integral(a, b)
