@@ -76,7 +76,7 @@ def gauge_integral(total: float, count: float, seconds: float | None, interval: 
 def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, hi: float, interval):
     """When a container instance that stopped reporting before the hour's end ended.
 
-    kube-state-metrics knows exact ends: the completion time (the latest FinishedAt, also
+    kube-state-metrics knows exact ends: the pod's, the completion time (the latest FinishedAt, also
     while the pod runs on), a restarted container's previous end, the start of the next
     init container or of the app containers. The end taken is the one of those nearest to
     what the instance's samples cover from `start`, with or without the gaps of its kubelet
@@ -89,6 +89,7 @@ def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, h
     bridged = covered + sum(overlap(start, hi, *g.hidden) for g in gaps if g.bridged)
     through_all = covered + sum(overlap(start, hi, *g.hidden) for g in gaps)
     candidates = {
+        hi,
         pod.completion,
         pod.first_completion,
         pod.app_start,
@@ -102,7 +103,8 @@ def instance_end(inst: InstanceFacts, pod: PodFacts, hour: Hour, start: float, h
         for t in candidates
         if t is not None and t > start
     }
-    near = [t for t, distance in distances.items() if distance <= interval]
+    # Samples place an end within about an interval; the exact ends differ by more.
+    near = [t for t, distance in distances.items() if distance <= 1.5 * interval]
     return min(near, key=distances.get) if near else covered
 
 

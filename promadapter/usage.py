@@ -40,10 +40,10 @@ NS = "namespace, exported_namespace"
 POD = f"{NS}, pod, exported_pod, uid"
 CONTAINER_OF_POD = f"{POD}, container, exported_container"
 # One series per exporter that is always there while it is scraped: the heartbeats that
-# tell data gaps apart from objects that are gone. (kind, metric, matchers, exporter labels)
+# tell data gaps apart from objects that are gone. (kind, metric, matchers, labels to keep)
 HEARTBEATS = (
     ("kubelet", "container_cpu_usage_seconds_total", 'id="/"', "job, instance, node"),
-    ("ksm", "kube_node_status_capacity", 'resource="cpu"', "job"),
+    ("ksm", "kube_node_status_capacity", 'resource="cpu"', "job, instance"),
     ("dcgm", "DCGM_FI_DEV_FB_USED", "", "job, instance, Hostname, hostname, node"),
 )
 
@@ -254,7 +254,12 @@ class UsageQueries:
         )
 
     def heartbeat(self, metric: str, matchers: str, by: str) -> str:
-        """The time of each exporter's latest sample (one value per scrape)."""
+        """The time of each exporter's latest sample (one value per scrape).
+
+        Per replica of an HA pair and per exporter instance: merged here, a later sample of
+        one would hide another's earlier one from a range query; the collector merges them.
+        """
+        by = ", ".join([by, *self.replicas])
         return f"max by ({by}) (timestamp({self.sel(metric, matchers)}))"
 
     def clusters(self, seconds: int) -> str:
