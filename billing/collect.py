@@ -111,6 +111,7 @@ class Collector:
         self.read_gpu_memory(data, extended)
         for h in hours:
             borrow_unseen_starts(data[h], data[h + HOUR], h.timestamp())
+            start_from_containers(data[h])
         del data[following]
         self.read_counters(data, hours)
         self.read_gap_levels(data, gaps)
@@ -353,6 +354,10 @@ class Collector:
                 for h, labels, _ in self.range(expr, hours)
             }
 
+        created = {
+            (h, labels["namespace"], labels["persistentvolumeclaim"]): value
+            for h, labels, value in self.range(self.q.pvc_created(), hours)
+        }
         at_start = claims(self.q.pvc_present(window, at_start=True))
         at_end = claims(self.q.pvc_present(window, at_start=False))
         changing: dict[datetime, list[tuple[str, str]]] = {}
@@ -366,9 +371,9 @@ class Collector:
                 data[h].pvcs[key] = (size, 0.0)
                 changing.setdefault(h, []).append(key)
         for h, keys in changing.items():
-            self.claim_existence(data[h], h, keys)
+            self.claim_existence(data[h], h, keys, created)
 
-    def claim_existence(self, hour: Hour, h: datetime, keys: list[tuple[str, str]]):
+    def claim_existence(self, hour: Hour, h: datetime, keys: list[tuple[str, str]], created):
         margin = self.max_gap + 2 * self.interval
         selector = self.q.sel(
             "kube_persistentvolumeclaim_resource_requests_storage_bytes",
@@ -387,6 +392,7 @@ class Collector:
                 h0 + 3600,
                 self.interval,
                 lambda a, b: hour.gaps.bridges("ksm", a, b),
+                created.get((h, *key)),
             )
             hour.pvcs[key] = (size, seconds)
 
@@ -509,6 +515,22 @@ def neighbour_levels(kind: str, before: list, after: list, replicas: tuple[str, 
 
     first, last = values(before, lambda s: s[-1]), values(after, lambda s: s[0])
     return {k: (first[k], last[k]) for k in first.keys() & last.keys() if k}
+
+
+def start_from_containers(hour: Hour) -> None:
+    """Date pods that kube-state-metrics never saw with a started container by cAdvisor.
+
+    A pod that ran entirely inside a kube-state-metrics gap is seen afterwards completed,
+    with no container start (before KSM 2.2); its containers' cgroups tell when they began.
+    """
+    starts: dict[tuple[str, str, str], float] = {}
+    for inst in hour.instances.values():
+        if inst.start:
+            key = (inst.namespace, inst.pod, inst.uid)
+            starts[key] = earliest(starts.get(key), inst.start)
+    for pod in hour.pods.values():
+        if pod.app_start is None and not pod.init_starts:
+            pod.app_start = starts.get((pod.namespace, pod.pod, pod.uid))
 
 
 def earliest(current: float | None, value: float) -> float:

@@ -93,21 +93,32 @@ class Gaps:
         return "; ".join(sorted(set(reasons)))
 
 
-def existence_seconds(times: list[float], h0: float, h1: float, interval: int, bridged) -> float:
+def existence_seconds(
+    times: list[float], h0: float, h1: float, interval: int, bridged, created=None
+) -> float:
     """Seconds of [h0, h1) during which an object sampled at `times` existed.
 
     Consecutive samples closer than two intervals, or separated by a bridged gap of their
     exporter (`bridged(a, b)`), belong to one stretch of existence; each stretch reaches
-    half an interval past its first and last sample.
+    half an interval past its first and last sample, or back to the object's creation
+    time when that is known and nothing but a scrape or a bridged gap separates them.
     """
     times = sorted(set(times))
     if not times:
         return 0.0
-    total, first, last = 0.0, times[0], times[0]
+    stretches, first, last = [], times[0], times[0]
     for t in times[1:]:
         if t - last <= 2 * interval or bridged(last, t):
             last = t
             continue
-        total += overlap(h0, h1, first - interval / 2, last + interval / 2)
+        stretches.append([first - interval / 2, last + interval / 2])
         first = last = t
-    return total + overlap(h0, h1, first - interval / 2, last + interval / 2)
+    stretches.append([first - interval / 2, last + interval / 2])
+    begin = times[0]
+    if (
+        created is not None
+        and created <= begin
+        and (begin - created <= interval or bridged(created, begin))
+    ):
+        stretches[0][0] = created
+    return sum(overlap(h0, h1, a, b) for a, b in stretches)

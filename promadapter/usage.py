@@ -239,6 +239,11 @@ class UsageQueries:
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")
         return f"max by ({NS}, persistentvolumeclaim) (avg_over_time({s}[{self.hour}]))"
 
+    def pvc_created(self) -> str:
+        """When each claim was created (kube-state-metrics 2.5+)."""
+        s = self.sel("kube_persistentvolumeclaim_created")
+        return f"max by ({NS}, persistentvolumeclaim) ({self.last(s)})"
+
     def pvc_present(self, window: str, at_start: bool) -> str:
         """Claims with a sample in the `window` before the hour's start or end."""
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")

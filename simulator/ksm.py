@@ -48,6 +48,11 @@ FAMILIES = [
         "[STABLE] The capacity for different resources of a node.",
     ),
     (
+        "kube_persistentvolumeclaim_created",
+        "gauge",
+        "Unix creation timestamp",
+    ),
+    (
         "kube_persistentvolumeclaim_info",
         "gauge",
         "[STABLE] Information about persistent volume claim.",
@@ -378,6 +383,8 @@ def series(cluster, pods: list[Pod], pvcs: list[PVC], family: str, times: list[i
                         i0,
                         [1] * (i1 - i0),
                     )
+                elif family.endswith("_created"):
+                    yield ids, i0, [v.created] * (i1 - i0)
                 else:
                     yield ids, i0, [v.storage] * (i1 - i0)
     elif family == "kube_replicaset_owner":

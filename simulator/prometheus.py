@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -189,12 +190,14 @@ def load_history(
     """Run steps 1 to 3 of the module docstring, telling `progress` of each.
 
     `simulators` holds the arguments of one or more simulated clusters (give each its own
-    --cluster-label when there are several). The server is left stopped.
+    --cluster-label when there are several); two are generated and imported at a time,
+    each into blocks of its own. The server is left stopped.
     """
-    history = server.workdir / "history.om"
-    for simulator_args in simulators:
+    window = ["--start", start.isoformat(), "--end", end.isoformat()]
+
+    def load(index: int, simulator_args: list[str]) -> None:
+        history = server.workdir / f"history-{index}.om"
         progress("generating the simulated history")
-        window = ["--start", start.isoformat(), "--end", end.isoformat()]
         run(
             simulator_command("history", *window, "--out", str(history), *simulator_args),
             server.log,
@@ -202,6 +205,10 @@ def load_history(
         progress("importing it into TSDB blocks (promtool)")
         server.import_openmetrics(history)
         history.unlink()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(load, i, args) for i, args in enumerate(simulators)]:
+            done.result()
     server.start()
     try:
         progress("recording the project's rules over it (promtool)")

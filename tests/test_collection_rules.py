@@ -203,3 +203,11 @@ def test_an_ha_pair_read_without_deduplication_counts_one_replica():
 )
 def test_the_pod_uid_is_read_from_both_cgroup_drivers(cgroup):
     assert pod_uid_of_cgroup(cgroup) == "1c0e7a4d-52b8-4f63-9a5e-0f6b2f6f1a2b"
+
+
+def test_a_claim_exists_from_its_creation_time_when_kube_state_metrics_gives_it():
+    seen = [H0 + 620 + 30 * k for k in range(40)]
+    plain = existence_seconds(seen, H0, H0 + 3600, 30, lambda a, b: False)
+    exact = existence_seconds(seen, H0, H0 + 3600, 30, lambda a, b: False, created=H0 + 601)
+    assert plain == pytest.approx(40 * 30)
+    assert exact == pytest.approx(40 * 30 - 15 + 19)
