@@ -54,6 +54,16 @@ def next_month(month: date) -> date:
     return month_bounds(month)[1].date()
 
 
+def lock_period_at(t: datetime) -> Period:
+    """The period containing `t`, created open if new, locked until the transaction ends.
+
+    A collection holds it while it writes an hour, and close_period while it closes, so
+    an hour is never rewritten under a closing month.
+    """
+    period, _ = Period.objects.get_or_create(month=date(t.year, t.month, 1))
+    return Period.objects.select_for_update().get(pk=period.pk)
+
+
 def closed_period_at(t: datetime) -> Period | None:
     """Return the closed period that contains time `t`, if any."""
     return Period.objects.filter(

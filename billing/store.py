@@ -114,10 +114,10 @@ def write_hour(
 
     `flag` says why the hour is flagged (an unbridged data gap), or is empty.
     """
-    if periods.closed_period_at(hour):
-        # A closed month never changes: differences become adjustments of an open one.
-        return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
     with transaction.atomic():
+        if periods.lock_period_at(hour).is_closed:
+            # A closed month never changes: differences become adjustments of an open one.
+            return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
         HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
         jobs = jobs_for(cluster, hour, usage)
         rows = [

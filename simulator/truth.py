@@ -177,15 +177,15 @@ class Window:
     def storage_seconds(self, lo: int, hi: int, created: int, deleted: int | None) -> int:
         """Seconds of [lo, hi) a claim living [created, deleted) is billable through KSM.
 
-        A claim's existence is bridged through a gap only when it is exported on both sides.
+        A claim's existence is bridged through a gap when it is exported after it: its
+        creation time (kube_persistentvolumeclaim_created) dates it, were it created inside.
         """
         if lo >= hi:
             return 0
         lost = 0
         for g in self.ksm_gaps:
-            seen_before = g.data_start is not None and created * 1000 <= g.data_start
             seen_after = deleted is None or deleted * 1000 > g.data_end
-            if not (g.bridged and seen_before and seen_after):
+            if not (g.bridged and seen_after):
                 lost += g.overlap(lo, hi)
         return hi - lo - lost
 

@@ -392,6 +392,7 @@ def test_node_utilization_is_root_cgroup_usage_over_allocatable(
 def test_limit_returns_the_latest_points_and_csv_has_one_row_per_point(api_client, at):
     start = (at - timedelta(minutes=30)).isoformat()
     params = {"start": start, "end": at.isoformat(), "step": "60", "limit": "3"}
+    params["cluster"] = "default"
     body = api_client.get("/api/v1/metrics/cpu/usage_rate", params).json()
     assert body["series"] and all(len(s["points"]) <= 3 for s in body["series"])
     full = [s for s in body["series"] if len(s["points"]) == 3]
