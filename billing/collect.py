@@ -10,7 +10,10 @@ are found from its heartbeat (billing.gaps), so that objects are billed through 
 gaps and not through long ones.
 """
 
+import math
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -51,6 +54,7 @@ class Collector:
         scrape_interval: int,
         max_bridged_gap: int = 3600,
         replica_labels: tuple[str, ...] = ("prometheus_replica",),
+        concurrency: int = 1,
     ):
         self.client = client
         self.q = queries
@@ -58,16 +62,19 @@ class Collector:
         self.interval = scrape_interval
         self.max_gap = max_bridged_gap
         self.replicas = replica_labels
+        self.concurrency = max(1, concurrency)
         self.queries_run = 0
-        self.query_seconds = 0.0
+        self.query_seconds = 0.0  # waiting on Prometheus, added up over parallel queries
+        self.lock = threading.Lock()
 
     def timed(self, call, *args):
-        self.queries_run += 1
         began = time.monotonic()
         try:
             return call(*args)
         finally:
-            self.query_seconds += time.monotonic() - began
+            with self.lock:
+                self.queries_run += 1
+                self.query_seconds += time.monotonic() - began
 
     def points(self, expr: str, hours: list[datetime], later: int = 0) -> list[tuple]:
         """(hour, raw labels, value) of every point of expr, one replica per series.
@@ -99,21 +106,30 @@ class Collector:
 
     def hours(self, hours: list[datetime]) -> dict[datetime, Hour]:
         """Query everything about the given consecutive hours."""
-        gaps = self.read_gaps(hours)
         # Pods and gauges are read one hour further: what started in an hour without being
         # seen in it (too late for a scrape, or inside a gap) is known from the next.
         following = hours[-1] + HOUR
         extended = [*hours, following]
-        data = {h: Hour(gaps=gaps) for h in extended}
-        self.read_pods(data, extended)
-        self.read_owners(data, extended)
-        self.read_memory(data, extended)
-        self.read_gpu_memory(data, extended)
+        data = {h: Hour() for h in extended}
+        # Independent facts, each filling its own part of the hours, read side by side.
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            reads = [
+                pool.submit(self.read_gaps, hours),
+                pool.submit(self.read_counters, data, hours),
+                pool.submit(self.read_pods, data, extended),
+                pool.submit(self.read_memory, data, extended),
+                pool.submit(self.read_owners, data, extended),
+                pool.submit(self.read_gpu_memory, data, extended),
+            ]
+            gaps = reads[0].result()
+            for read in reads[1:]:
+                read.result()
+        for hour in data.values():
+            hour.gaps = gaps
         for h in hours:
             borrow_unseen_starts(data[h], data[h + HOUR], h.timestamp())
             start_from_containers(data[h])
         del data[following]
-        self.read_counters(data, hours)
         self.read_gap_levels(data, gaps)
         self.read_storage(data, hours)
         self.find_last_running(data)
@@ -121,36 +137,42 @@ class Collector:
         return data
 
     def read_gaps(self, hours: list[datetime]) -> Gaps:
-        """Every exporter's gaps from a bridging margin before the hours to one after."""
-        margin = timedelta(seconds=self.max_gap + 2 * self.interval)
-        start = hours[0] - margin
-        end = min(hours[-1] + HOUR + margin, datetime.now(UTC))
+        """Every exporter's gaps from a bridging margin before the hours to one after.
+
+        Each heartbeat's samples are first counted per hour; only the hours that lack some
+        are read sample by sample, so that a chunk without gaps costs three small queries.
+        """
+        margin = self.max_gap + 2 * self.interval
+        end = min(hours[-1] + HOUR + timedelta(seconds=margin), datetime.now(UTC)).timestamp()
+        windows = math.ceil((end - hours[0].timestamp() + margin) / 3600)
+        first = end - (windows - 1) * 3600
         found: list[Gap] = []
         for kind, metric, matchers, by in HEARTBEATS:
-            expr = self.q.heartbeat(metric, matchers, by)
-            answer = self.timed(self.client.query_range, expr, start, end, self.interval)
+            counts = self.timed(
+                self.client.query_range,
+                self.q.heartbeat_count(metric, matchers, by),
+                first,
+                end,
+                3600,
+            )
+            short = short_windows(counts, first, end, 3600 / self.interval - 1)
             times: dict[str, list[float]] = {}
             selectors: dict[str, tuple] = {}
-            for series in answer:
-                labels = series["metric"]
-                node = exporter_node(kind, labels)
-                times.setdefault(node, []).extend(float(v) for _, v in series["values"])
-                selectors[node] = tuple(
-                    (k, labels[k]) for k in ("job", "instance") if labels.get(k)
-                )
+            for a, b in short:
+                expr = self.q.heartbeat(metric, matchers, by)
+                for series in self.timed(self.client.query_range, expr, a, b, self.interval):
+                    labels = series["metric"]
+                    node = exporter_node(kind, labels)
+                    times.setdefault(node, []).extend(float(v) for _, v in series["values"])
+                    selectors[node] = tuple(
+                        (k, labels[k]) for k in ("job", "instance") if labels.get(k)
+                    )
             for node, seen in times.items():
                 found += gaps_in(kind, node, seen, self.interval, self.max_gap, selectors[node])
-                if end.timestamp() - max(seen) > 2 * self.interval:  # not back yet
-                    last = max(seen)
+                if end - max(seen) > 2 * self.interval and short and short[-1][1] == end:
+                    # not back by the end of what was read
                     found.append(
-                        Gap(
-                            kind,
-                            node,
-                            last + self.interval / 2,
-                            end.timestamp(),
-                            False,
-                            self.interval,
-                        )
+                        Gap(kind, node, max(seen) + self.interval / 2, end, False, self.interval)
                     )
         return Gaps(found)
 
@@ -202,25 +224,37 @@ class Collector:
             data[h].pod(labels).sidecars.add(labels.get("container", ""))
 
     def read_counters(self, data, hours):
+        """Each counter series' exact increase in each hour, from four facts per series.
+
+        Its last sample in the hour, its last before the hour, its smallest in the hour and
+        whether it reset: the increase is last - before (or last, for a new series); a
+        series that went down is fetched raw and its values after each reset added.
+        """
         for quantity, (metric, matchers) in COUNTERS.items():
-            expr = self.q.counter_increase(metric, matchers)
-            for h, labels, value in self.range(expr, hours):
-                data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(value)
-            for h, raw_labels, _ in self.points(self.q.counter_reset(metric, matchers), hours):
-                labels = object_labels(raw_labels)
-                series = exact_selector({**raw_labels, "__name__": metric})
-                increase = self.reset_increase(series, h)
+            facts: dict[tuple, dict[str, float]] = {}
+            for part in ("last", "before", "min", "resets"):
+                expr = self.q.counter_fact(metric, matchers, part)
+                for h, raw, value in self.points(expr, hours):
+                    facts.setdefault((h, tuple(sorted(raw.items()))), {})[part] = value
+            for (h, items), fact in facts.items():
+                if "last" not in fact:
+                    continue
+                raw = dict(items)
+                before = fact.get("before")
+                if fact.get("resets") or (before is not None and fact["min"] < before):
+                    series = exact_selector({**raw, "__name__": metric})
+                    increase = self.reset_increase(series, h, before or 0.0)
+                else:
+                    increase = fact["last"] - (before or 0.0)
+                labels = object_labels(raw)
                 data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(increase)
 
-    def reset_increase(self, series: str, hour: datetime) -> float:
+    def reset_increase(self, series: str, hour: datetime, previous: float) -> float:
         """Exact increase of one series over the hour, counter resets included.
 
         An HA pair's two replicas of the series are merged: their samples in time order.
         """
-        at = hour + HOUR - MS
-        answer = self.timed(self.client.query, self.q.one_series(self.q.before(series)), at)
-        previous = float(answer[0]["value"][1]) if answer else 0.0
-        raw = self.timed(self.client.query, self.q.raw_hour(series), at)
+        raw = self.timed(self.client.query, self.q.raw_hour(series), hour + HOUR - MS)
         samples = sorted({(float(t), float(v)) for s in raw for t, v in s["values"]})
         return counter_increase(previous, [v for _, v in samples])
 
@@ -531,6 +565,28 @@ def start_from_containers(hour: Hour) -> None:
     for pod in hour.pods.values():
         if pod.app_start is None and not pod.init_starts:
             pod.app_start = starts.get((pod.namespace, pod.pod, pod.uid))
+
+
+def short_windows(counts: list, first: float, end: float, full: float) -> list[tuple[float, float]]:
+    """The stretches of hour windows (ending at first, first + 1 h, ..., end) in which some
+    heartbeat series had fewer samples than `full`, or none between others, merged."""
+    steps = [first + 3600 * k for k in range(round((end - first) / 3600) + 1)]
+    short = set()
+    for series in counts:
+        seen = {round(float(t)): float(v) for t, v in series["values"]}
+        present = [t for t in steps if round(t) in seen]
+        for t in steps:
+            if present[0] <= t <= present[-1] and seen.get(round(t), 0) < full:
+                short.add(t)
+            elif t > present[-1]:
+                short.add(t)  # gone silent: read where it stopped
+    merged: list[list[float]] = []
+    for t in sorted(short):
+        if merged and t - 3600 <= merged[-1][1]:
+            merged[-1][1] = t
+        else:
+            merged.append([t - 3600, t])
+    return [(a, b) for a, b in merged]
 
 
 def earliest(current: float | None, value: float) -> float:

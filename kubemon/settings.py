@@ -174,6 +174,8 @@ KUBEMON_SCRAPE_INTERVAL = envint("KUBEMON_SCRAPE_INTERVAL", 30)
 # How far back to look for a counter's last sample before an hour; a series silent for
 # longer counts as new.
 KUBEMON_COUNTER_LOOKBACK = os.getenv("KUBEMON_COUNTER_LOOKBACK", "6h")
+# Prometheus queries of a collection run side by side.
+KUBEMON_COLLECT_CONCURRENCY = envint("KUBEMON_COLLECT_CONCURRENCY", 2)
 # Objects seen on both sides of a data gap up to this long (seconds) are billed through it;
 # a longer gap is not bridged and its hours are flagged.
 KUBEMON_MAX_BRIDGED_GAP = envint("KUBEMON_MAX_BRIDGED_GAP", 3600)

@@ -8,8 +8,9 @@ ranges), `[3600000ms]` is (h - 1 ms, T] on Prometheus 3 (left-open); `hour_range
 Counters are never passed through rate() or increase(), which extrapolate to the window
 edges. For each raw series (one container instance, one sandbox interface) the hour's
 increase is its last sample in the hour minus its last sample before the hour, or minus
-zero when the series is new. Series with a counter reset in or at the edge of the hour
-are left out here and fetched raw by the collector, which adds the post-reset values.
+zero when the series is new: both are read here, with the series' smallest sample and its
+resets, and the collector subtracts; a series with a counter reset in or at the edge of
+the hour is fetched raw and its values after each reset added.
 
 kube-state-metrics facts are first reduced per object (`max by` the object's labels), so the
 same object exported by several series (a restarted exporter's old and new `instance`, two
@@ -44,7 +45,7 @@ CONTAINER_OF_POD = f"{POD}, container, exported_container"
 HEARTBEATS = (
     ("kubelet", "container_cpu_usage_seconds_total", 'id="/"', "job, instance, node"),
     ("ksm", "kube_node_status_capacity", 'resource="cpu"', "job, instance"),
-    ("dcgm", "DCGM_FI_DEV_FB_USED", "", "job, instance, Hostname, hostname, node"),
+    ("dcgm", "DCGM_FI_DEV_FB_USED", 'gpu="0"', "job, instance, Hostname, hostname, node"),
 )
 
 
@@ -67,7 +68,7 @@ class UsageQueries:
         self.lookback = lookback
         self.replicas = replica_labels
 
-    def one_series(self, expr: str) -> str:
+    def one_series(self, expr: str, merge: str = "max") -> str:
         """expr with an HA pair's replicas of a counter merged into one series.
 
         Both replicas read the same counter, so the larger of their values at an instant is
@@ -75,7 +76,7 @@ class UsageQueries:
         """
         if not self.replicas:
             return expr
-        return f"max without ({', '.join(self.replicas)}) ({expr})"
+        return f"{merge} without ({', '.join(self.replicas)}) ({expr})"
 
     def sel(self, metric: str, matchers: str = "") -> str:
         inner = ", ".join(m for m in (matchers, self.cluster) if m)
@@ -92,21 +93,17 @@ class UsageQueries:
         """The hour's range selector widened by `seconds` (evaluated that much later)."""
         return f"{int(self.hour.removesuffix('ms')) + seconds * 1000}ms"
 
-    def counter_increase(self, metric: str, matchers: str) -> str:
-        """Exact increase over the hour of each series without a reset."""
+    def counter_fact(self, metric: str, matchers: str, part: str) -> str:
+        """One fact of each counter series in the hour: its last sample, its last sample
+        before the hour, its smallest sample, or (only where there were) its resets."""
         s = self.sel(metric, matchers)
-        last, before = self.one_series(self.last(s)), self.one_series(self.before(s))
-        increase = f"({last} - {before})"
-        new = f"({last} unless {before})"
-        return f"({increase} or {new}) unless {self.counter_reset(metric, matchers)}"
-
-    def counter_reset(self, metric: str, matchers: str) -> str:
-        """Series whose counter went down in the hour or across its start."""
-        s = self.sel(metric, matchers)
-        return self.one_series(
-            f"((resets({s}[{self.hour}]) > 0)"
-            f" or (min_over_time({s}[{self.hour}]) < {self.before(s)}))"
-        )
+        if part == "last":
+            return self.one_series(self.last(s))
+        if part == "before":
+            return self.one_series(self.before(s))
+        if part == "min":
+            return self.one_series(f"min_over_time({s}[{self.hour}])", "min")
+        return self.one_series(f"resets({s}[{self.hour}]) > 0")
 
     def raw_hour(self, series: str, later: int = 0) -> str:
         return f"{series}[{self.widened(later)}]"
@@ -266,6 +263,11 @@ class UsageQueries:
         """
         by = ", ".join([by, *self.replicas])
         return f"max by ({by}) (timestamp({self.sel(metric, matchers)}))"
+
+    def heartbeat_count(self, metric: str, matchers: str, by: str) -> str:
+        """How many samples each exporter's heartbeat had in the hour before each step."""
+        by = ", ".join([by, *self.replicas])
+        return f"max by ({by}) (count_over_time({self.sel(metric, matchers)}[1h]))"
 
     def clusters(self, seconds: int) -> str:
         """The values of the `cluster` label seen in the last `seconds` (none: one cluster)."""

@@ -142,6 +142,7 @@ class Command(BaseCommand):
             interval,
             settings.KUBEMON_MAX_BRIDGED_GAP,
             settings.KUBEMON_REPLICA_LABELS,
+            settings.KUBEMON_COLLECT_CONCURRENCY,
         )
         accounts = AccountResolver(cluster)
         progress = Progress(self.stdout, len(hours), name)
