@@ -155,10 +155,21 @@ class Collector:
                 end,
                 3600,
             )
-            short = short_windows(counts, first, end, 3600 / self.interval - 1)
+            full = 3600 / self.interval - 1
+            short = short_windows(counts, first, end, full)
+            # Exporters whose last hour was whole are still there at the end.
+            whole_at_end = {
+                exporter_node(kind, series["metric"])
+                for series in counts
+                if any(abs(float(t) - end) < 1 and float(v) >= full for t, v in series["values"])
+            }
             times: dict[str, list[float]] = {}
             selectors: dict[str, tuple] = {}
+            last_seen: dict[str, float] = {}
             for a, b in short:
+                # Gaps lie inside the short stretches: the hours between them were whole.
+                times: dict[str, list[float]] = {}
+                selectors: dict[str, tuple] = {}
                 expr = self.q.heartbeat(metric, matchers, by)
                 for series in self.timed(self.client.query_range, expr, a, b, self.interval):
                     labels = series["metric"]
@@ -167,12 +178,14 @@ class Collector:
                     selectors[node] = tuple(
                         (k, labels[k]) for k in ("job", "instance") if labels.get(k)
                     )
-            for node, seen in times.items():
-                found += gaps_in(kind, node, seen, self.interval, self.max_gap, selectors[node])
-                if end - max(seen) > 2 * self.interval and short and short[-1][1] == end:
+                for node, seen in times.items():
+                    found += gaps_in(kind, node, seen, self.interval, self.max_gap, selectors[node])
+                    last_seen[node] = max(seen)
+            for node, last in last_seen.items():
+                if end - last > 2 * self.interval and node not in whole_at_end:
                     # not back by the end of what was read
                     found.append(
-                        Gap(kind, node, max(seen) + self.interval / 2, end, False, self.interval)
+                        Gap(kind, node, last + self.interval / 2, end, False, self.interval)
                     )
         return Gaps(found)
 
