@@ -176,7 +176,9 @@ def test_a_run_is_recorded_with_its_queries(collected, usage_window):
     run = CollectionRun.objects.get()
     assert run.status == "succeeded"
     assert run.hours_written == 6
-    assert 0 < run.queries < 60
+    # About 45 range queries for the chunk, whatever the number of jobs, and raw fetches in
+    # the hours that need them (resets, vanished pods, GPU pods ending, claims coming).
+    assert 0 < run.queries < 90
 
 
 def test_a_docker_flavoured_cluster_labelled_in_the_same_prometheus_is_billed_exactly(
