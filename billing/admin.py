@@ -1,15 +1,26 @@
+"""The admin: clusters, accounts and mappings, collection records, and the money side
+(tariffs, periods, statements, adjustments, exports), read-only once a period is closed."""
+
 from django.contrib import admin
 
 from billing.models import (
     Account,
+    Adjustment,
     Cluster,
     CollectedHour,
     CollectionRun,
     DataGap,
+    ExportBatch,
+    ExportFile,
     HourlyUsage,
     Job,
     NamespaceAccount,
+    Period,
+    Statement,
+    StatementLine,
+    Tariff,
 )
+from billing.periods import closed_period_at, month_bounds
 
 
 @admin.register(Cluster)
@@ -88,17 +99,6 @@ class DataGapAdmin(admin.ModelAdmin):
 
 # Money: tariffs, periods, statements, adjustments and exports. A closed period is
 # read-only here, and so are its usage rows and the tariffs that priced it.
-
-from billing.models import (  # noqa: E402 (appended section)
-    Adjustment,
-    ExportBatch,
-    ExportFile,
-    Period,
-    Statement,
-    StatementLine,
-    Tariff,
-)
-from billing.periods import closed_period_at, month_bounds  # noqa: E402
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
