@@ -20,7 +20,7 @@ labels: scraped with honor_labels false, the object's labels arrive under those 
 (billing.series.object_labels moves them back).
 """
 
-from promadapter.promql import quote, regex_escape
+from promadapter.promql import quote
 
 # cAdvisor series of real containers: not the pod cgroup (container=""), not the
 # pause/infra sandbox (image of pause with container="" or container="POD").
@@ -223,15 +223,6 @@ class UsageQueries:
     def gpu_memory_count(self) -> str:
         return f"count_over_time({self.sel('DCGM_FI_DEV_FB_USED')}[{self.hour}])"
 
-    def gpu_memory_of(self, namespace: str, pods: list[str], exported: bool) -> str:
-        """The GPU memory series of the given pods (plain or exported_* labels)."""
-        prefix = "exported_" if exported else ""
-        names = "|".join(regex_escape(p) for p in sorted(pods))
-        return self.sel(
-            "DCGM_FI_DEV_FB_USED",
-            f"{prefix}namespace={quote(namespace)}, {prefix}pod=~{quote(names)}",
-        )
-
     def pvc_bytes(self) -> str:
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")
         return f"max by ({NS}, persistentvolumeclaim) (avg_over_time({s}[{self.hour}]))"
@@ -246,14 +237,6 @@ class UsageQueries:
         s = self.sel("kube_persistentvolumeclaim_resource_requests_storage_bytes")
         offset = " offset 1h" if at_start else ""
         return f"max by ({NS}, persistentvolumeclaim) (last_over_time({s}[{window}]{offset}))"
-
-    def pvc_series(self, namespace: str, claims: list[str], exported: bool) -> str:
-        prefix = "exported_" if exported else ""
-        names = "|".join(regex_escape(c) for c in sorted(claims))
-        return self.sel(
-            "kube_persistentvolumeclaim_resource_requests_storage_bytes",
-            f"{prefix}namespace={quote(namespace)}, persistentvolumeclaim=~{quote(names)}",
-        )
 
     def heartbeat(self, metric: str, matchers: str, by: str) -> str:
         """The time of each exporter's latest sample (one value per scrape).
