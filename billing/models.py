@@ -156,6 +156,43 @@ class HourlyUsage(models.Model):
         return f"{self.job} {self.hour:%Y-%m-%d %H:00}"
 
 
+class DailyUsage(models.Model):
+    """The hourly usage of one UTC day summed per cluster, namespace and account.
+
+    Pages and charts read this roll-up instead of millions of hourly rows; it is rewritten
+    from HourlyUsage whenever an hour of its day is (billing/rollup.py). `*_max_*` sums, per
+    job-hour, the larger of usage and request: what the `max` tariff policy bills.
+    """
+
+    day = models.DateField()
+    cluster = models.ForeignKey(Cluster, models.CASCADE)
+    namespace = models.CharField(max_length=63)
+    account = models.ForeignKey(Account, models.PROTECT)
+    jobs = models.PositiveIntegerField(default=0)
+    cpu_core_seconds = models.FloatField(default=0)
+    cpu_request_core_seconds = models.FloatField(default=0)
+    cpu_max_core_seconds = models.FloatField(default=0)
+    memory_byte_seconds = models.FloatField(default=0)
+    memory_request_byte_seconds = models.FloatField(default=0)
+    memory_max_byte_seconds = models.FloatField(default=0)
+    gpu_seconds = models.FloatField(default=0)
+    gpu_memory_mib_seconds = models.FloatField(default=0)
+    storage_byte_seconds = models.FloatField(default=0)
+    network_rx_bytes = models.FloatField(default=0)
+    network_tx_bytes = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "cluster", "namespace", "account"], name="daily_usage_key"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "day"]), models.Index(fields=["day"])]
+
+    def __str__(self):
+        return f"{self.day} {self.cluster}/{self.namespace} {self.account}"
+
+
 class CollectedHour(models.Model):
     """Marks an hour of a cluster as fully collected; written with its usage rows."""
 

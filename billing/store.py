@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from billing import periods
+from billing import periods, rollup
 from billing.attribution import JobUsage
 from billing.models import (
     Account,
@@ -130,6 +130,7 @@ def write_hour(
             for key, job_usage in usage.items()
         ]
         HourlyUsage.objects.bulk_create(rows)
+        rollup.refresh_day(cluster, hour.astimezone(UTC).date())
         CollectedHour.objects.update_or_create(
             cluster=cluster,
             hour=hour,

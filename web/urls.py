@@ -1,10 +1,27 @@
-"""Pages, and the app's own health check."""
+"""Pages, the login, the language switch and the app's own health check."""
 
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
-from web import views
+from web.views import accounts, exports, health, jobs, live, overview, statements
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
-    path("", views.index, name="index"),
+    path("healthz", health.healthz, name="healthz"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="web/login.html"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", overview.overview, name="overview"),
+    path("accounts/", accounts.account_list, name="accounts"),
+    path("accounts/<int:pk>/", accounts.account, name="account"),
+    path("accounts/<int:pk>/jobs.csv", accounts.jobs_csv, name="account-jobs-csv"),
+    path("jobs/<int:pk>/", jobs.job, name="job"),
+    path("statements/", statements.statement_list, name="statements"),
+    path("statements/<int:pk>/", statements.statement, name="statement"),
+    path("exports/", exports.export_list, name="exports"),
+    path("exports/files/<int:pk>", exports.download, name="export-file"),
+    path("live/", live.live, name="live"),
 ]

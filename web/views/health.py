@@ -1,8 +1,7 @@
-"""Pages for finance, ops and labs, and the health check."""
+"""The app's own health check for Kubernetes probes."""
 
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
 
 
 def healthz(request):
@@ -10,7 +9,3 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def index(request):
-    return render(request, "web/index.html")
