@@ -3,12 +3,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from web import api, api_statements
+from web.api import statements, usage
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("usage", api.usage, name="api-usage"),
-    path("statements", api_statements.statements, name="api-statements"),
-    path("statements/<int:pk>", api_statements.statement, name="api-statement"),
+    path("usage", usage.usage, name="api-usage"),
+    path("statements", statements.statements, name="api-statements"),
+    path("statements/<int:pk>", statements.statement, name="api-statement"),
 ]
