@@ -9,6 +9,10 @@ tariffs change at midnight UTC, as they do at month starts.
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Sum
+from django.db.models.functions import Greatest
+
+from billing.models import QUANTITIES
 from billing.pricing import CENT, RESOURCES, Tariffs, to_unit
 
 # The DailyUsage sum each policy bills, per resource.
@@ -37,17 +41,37 @@ def billed_field(resource: str, policy: str) -> str:
     return RESOURCES[resource].usage_field
 
 
-def day_cost(row: dict, day: date, tariffs: Tariffs) -> dict[str, Decimal]:
-    """The cost of one day's summed usage `row`, per resource, unrounded (CHF)."""
-    start = datetime.combine(day, time(), tzinfo=UTC)
+def cost_at(row: dict, at: datetime, tariffs: Tariffs) -> dict[str, Decimal]:
+    """The cost of summed usage `row` at the tariffs in force at `at`, per resource (CHF)."""
     costs = {}
     for resource in RESOURCES:
-        tariff = tariffs.at(resource, start)
+        tariff = tariffs.at(resource, at)
         if tariff is None:
             continue
         total = row.get(billed_field(resource, tariff.policy)) or 0.0
-        costs[resource] = to_unit(resource, total, start) * tariff.price_chf
+        costs[resource] = to_unit(resource, total, at) * tariff.price_chf
     return costs
+
+
+def day_cost(row: dict, day: date, tariffs: Tariffs) -> dict[str, Decimal]:
+    """The cost of one day's summed usage `row`, per resource, unrounded (CHF)."""
+    return cost_at(row, datetime.combine(day, time(), tzinfo=UTC), tariffs)
+
+
+def tariff_segments(start: datetime, end: datetime, tariffs: Tariffs) -> list[tuple]:
+    """Split [start, end) where any tariff starts, so each part has one price per resource.
+
+    Storage is prorated per calendar month, so parts never span two months either.
+    """
+    cuts = {start, end}
+    cuts.update(t for starts in tariffs.starts.values() for t in starts if start < t < end)
+    month = datetime(start.year, start.month, 1, tzinfo=UTC)
+    while month < end:
+        month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+        if month < end:
+            cuts.add(month)
+    edges = sorted(cuts)
+    return list(zip(edges, edges[1:], strict=False))
 
 
 def total_cost(rows, tariffs: Tariffs) -> Decimal:
@@ -60,3 +84,22 @@ def total_cost(rows, tariffs: Tariffs) -> Decimal:
 
 def chf(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def hourly_sums() -> dict:
+    """Aggregates of HourlyUsage rows giving the COST_FIELDS (and every quantity).
+
+    The maxima come first: an aggregate named like a field hides the field from later ones.
+    """
+    return {
+        "cpu_max_core_seconds": Sum(Greatest("cpu_core_seconds", "cpu_request_core_seconds")),
+        "memory_max_byte_seconds": Sum(
+            Greatest("memory_byte_seconds", "memory_request_byte_seconds")
+        ),
+        **{q: Sum(q) for q in QUANTITIES},
+    }
+
+
+def daily_sums() -> dict:
+    """Aggregates of DailyUsage rows giving the COST_FIELDS (and every quantity)."""
+    return {f: Sum(f) for f in sorted(set(COST_FIELDS) | set(QUANTITIES))}

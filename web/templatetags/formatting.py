@@ -33,3 +33,19 @@ def percent(value) -> str:
     if value is None:
         return "–"
     return number_format(value * 100, decimal_pos=0) + " %"
+
+
+@register.filter
+def duration(value) -> str:
+    """A timedelta as days, hours and minutes: 2 d 3 h, 1 h 20 min, 5 min."""
+    if value is None:
+        return "–"
+    minutes = int(value.total_seconds() // 60)
+    sign = "-" if minutes < 0 else ""
+    days, rest = divmod(abs(minutes), 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{sign}{days} d {hours} h"
+    if hours:
+        return f"{sign}{hours} h {minutes} min"
+    return f"{sign}{minutes} min"

@@ -1,15 +1,181 @@
-"""Account pages (being built)."""
+"""Account pages: the accounts a user may see, and one account's usage, cost and jobs."""
 
-from django.http import Http404
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import DailyUsage, HourlyUsage, Job
+from billing.periods import month_bounds
+from billing.pricing import RESOURCES, to_unit
+from web import access, charts, dates, reports
+from web.forms import JobFilter
+
+JOBS_PER_PAGE = 50
 
 
+@login_required
 def account_list(request):
-    raise Http404
+    now = timezone.now()
+    month = dates.current_month(now)
+    first, last = dates.month_days(month, now)
+    accounts = access.visible_accounts(request.user).order_by("name")
+    daily = DailyUsage.objects.filter(account__in=accounts)
+    costs = {
+        row["account_id"]: row
+        for row in reports.costs_by(daily, ["account_id"], first, last, reports.all_tariffs())
+    }
+    rows = [{"account": a, **costs.get(a.pk, {})} for a in accounts]
+    return render(request, "web/account_list.html", {"rows": rows, "month": month})
 
 
-def account(request, pk):
-    raise Http404
+def visible_account(user, pk: int):
+    account = access.visible_accounts(user).filter(pk=pk).first()
+    if account is None:
+        raise Http404("no such account")
+    return account
 
 
-def jobs_csv(request, pk):
-    raise Http404
+def job_filter(request, account) -> JobFilter:
+    namespaces = (
+        DailyUsage.objects.filter(account=account)
+        .values_list("namespace", flat=True)
+        .distinct()
+        .order_by("namespace")
+    )
+    kinds = Job.objects.values_list("kind", flat=True).distinct().order_by("kind")
+    return JobFilter(request.GET, list(namespaces), list(kinds))
+
+
+def filtered_jobs(account, form: JobFilter, month, tariffs) -> list[dict]:
+    start, end = month_bounds(month)
+    usage = HourlyUsage.objects.filter(account=account)
+    data = form.cleaned_data
+    if data["namespace"]:
+        usage = usage.filter(job__namespace=data["namespace"])
+    if data["kind"]:
+        usage = usage.filter(job__kind=data["kind"])
+    if data["q"]:
+        usage = usage.filter(job__name__icontains=data["q"])
+    rows = reports.job_rows(usage, start, end, tariffs)
+    sort_jobs(rows, data["sort"] or "-cost")
+    return rows
+
+
+def sort_jobs(rows: list[dict], sort: str):
+    key = sort.lstrip("-")
+    if key in ("name", "namespace", "kind", "first_hour"):
+        rows.sort(key=lambda r: (r[key], r["name"]))
+    else:
+        # None (nothing requested, so no efficiency) sorts below every number.
+        rows.sort(key=lambda r: (r[key] is not None, r[key] or 0, r["name"]))
+    if sort.startswith("-"):
+        rows.reverse()
+
+
+@login_required
+def account(request, pk: int):
+    account = visible_account(request.user, pk)
+    now = timezone.now()
+    form = job_filter(request, account)
+    if not form.is_valid():
+        context = {"account": account, "form": form}
+        return render(request, "web/account.html", context, status=400)
+    month = form.cleaned_data["period"] or dates.current_month(now)
+    first, last = dates.month_days(month, now)
+    tariffs = reports.all_tariffs()
+    daily = DailyUsage.objects.filter(account=account)
+    series = reports.cost_per_day(daily, first, last, tariffs)
+    totals = reports.costs_by(daily, ["account_id"], first, last, tariffs)
+    jobs = filtered_jobs(account, form, month, tariffs)
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "account": account,
+        "form": form,
+        "month": month,
+        "previous": dates.previous_month(month),
+        "next": (month_bounds(month)[1]).date() if month < dates.current_month(now) else None,
+        "resources": resource_lines(totals[0] if totals else {}, month, series),
+        "total": totals[0]["cost"] if totals else reports.ZERO,
+        "chart": charts.chart(
+            "account-cost",
+            _("Estimated cost per day and resource (CHF)"),
+            [d.isoformat() for d in reports.days(first, last)],
+            {str(reports.RESOURCE_NAMES[r]): v for r, v in series.items()},
+            kind="bar",
+            stacked=True,
+            x_title=_("UTC day"),
+            y_title="CHF",
+        ),
+        "page": page,
+        "job_count": len(jobs),
+        "query": query_without_page(request),
+    }
+    return render(request, "web/account.html", context)
+
+
+def resource_lines(sums: dict, month, series: dict) -> list[dict]:
+    start = month_bounds(month)[0]
+    return [
+        {
+            "name": reports.RESOURCE_NAMES[resource],
+            "unit": spec.unit,
+            "quantity": to_unit(resource, sums.get(spec.usage_field) or 0.0, start),
+            "cost": reports.chf(sum(series[resource], reports.ZERO)),
+        }
+        for resource, spec in RESOURCES.items()
+    ]
+
+
+def query_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+CSV_COLUMNS = [
+    ("job_id", "id"),
+    ("cluster", "cluster"),
+    ("namespace", "namespace"),
+    ("kind", "kind"),
+    ("name", "name"),
+    ("parent_kind", "parent_kind"),
+    ("parent_name", "parent_name"),
+    ("hours", "hours"),
+    ("cpu_core_hours", "cpu_hours"),
+    ("cpu_request_core_hours", "cpu_request_hours"),
+    ("memory_gib_hours", "memory_gib_hours"),
+    ("memory_request_gib_hours", "memory_request_gib_hours"),
+    ("gpu_hours", "gpu_hours"),
+    ("estimated_cost_chf", "cost"),
+]
+
+
+def cell(value) -> str:
+    """A CSV cell a spreadsheet will not run: text starting like a formula is quoted."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@login_required
+def jobs_csv(request, pk: int):
+    """The account's jobs of a period, filtered and sorted as on the page, every row."""
+    account = visible_account(request.user, pk)
+    form = job_filter(request, account)
+    if not form.is_valid():
+        errors = "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items())
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    month = form.cleaned_data["period"] or dates.current_month(timezone.now())
+    jobs = filtered_jobs(account, form, month, reports.all_tariffs())
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"{account.name}-{month:%Y-%m}-jobs.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow([column for column, _ in CSV_COLUMNS])
+    for job in jobs:
+        writer.writerow([cell(job[key]) for _, key in CSV_COLUMNS])
+    return response

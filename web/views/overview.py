@@ -1,7 +1,111 @@
-"""The overview page (being built)."""
+"""The overview: usage and cost over recent days, top accounts and namespaces, and, for ops
+and finance, the health of collection."""
 
-from django.http import Http404
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Q
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import Account, CollectedHour, CollectionRun, DailyUsage, DataGap
+from web import access, charts, dates, reports
+
+RANGES = (7, 30, 90, 365)
+HEALTH_DAYS = 7
 
 
+def chosen_range(request) -> int:
+    try:
+        days = int(request.GET.get("days", 30))
+    except ValueError:
+        return 30
+    return days if days in RANGES else 30
+
+
+@login_required
 def overview(request):
-    raise Http404
+    now = timezone.now()
+    span = chosen_range(request)
+    first, last = dates.recent_days(now, span)
+    tariffs = reports.all_tariffs()
+    daily = DailyUsage.objects.filter(account__in=access.visible_accounts(request.user))
+    series = reports.cost_per_day(daily, first, last, tariffs)
+    accounts = reports.costs_by(daily, ["account_id", "account__name"], first, last, tariffs)
+    namespaces = reports.costs_by(
+        daily, ["cluster__name", "namespace", "account__name"], first, last, tariffs
+    )
+    context = {
+        "span": span,
+        "ranges": RANGES,
+        "first": first,
+        "last": last,
+        "total": sum((a["cost"] for a in accounts), reports.ZERO),
+        "accounts": with_unassigned(accounts, request.user)[:15],
+        "namespaces": namespaces[:15],
+        "cost_chart": charts.chart(
+            "cost-per-day",
+            _("Estimated cost per day (CHF)"),
+            [d.isoformat() for d in reports.days(first, last)],
+            {str(reports.RESOURCE_NAMES[r]): v for r, v in series.items()},
+            kind="bar",
+            stacked=True,
+            x_title=_("UTC day"),
+            y_title="CHF",
+        ),
+        "account_chart": account_chart(accounts[:8]),
+    }
+    if access.sees_every_account(request.user):
+        context["health"] = collection_health(now)
+    return render(request, "web/overview.html", context)
+
+
+def with_unassigned(accounts: list[dict], user) -> list[dict]:
+    """Every page shows the unassigned account, even at zero, to whoever sees every account."""
+    if not access.sees_every_account(user):
+        return accounts
+    unassigned = [a for a in accounts if a["account__name"] == Account.UNASSIGNED]
+    others = [a for a in accounts if a["account__name"] != Account.UNASSIGNED]
+    if not unassigned:
+        account = Account.objects.filter(name=Account.UNASSIGNED).first()
+        zero = {"account_id": account.pk if account else None, "cost": reports.ZERO}
+        unassigned = [{**zero, "account__name": Account.UNASSIGNED, "cpu_hours": 0.0}]
+    return others[:14] + unassigned
+
+
+def account_chart(accounts: list[dict]) -> dict:
+    return charts.chart(
+        "cost-per-account",
+        _("Estimated cost per account (CHF)"),
+        [a["account__name"] for a in accounts],
+        {_("Cost"): [a["cost"] for a in accounts]},
+        kind="bar",
+        y_title="CHF",
+    )
+
+
+def collection_health(now) -> dict:
+    since = now - timedelta(days=HEALTH_DAYS)
+    clusters = (
+        CollectedHour.objects.values("cluster__name")
+        .annotate(
+            last_hour=Max("hour"),
+            flagged=Count("pk", filter=Q(flagged=True, hour__gte=since)),
+        )
+        .order_by("cluster__name")
+    )
+    for c in clusters:
+        c["lag"] = dates.lag(c["last_hour"] + timedelta(hours=1), now)
+    failed = CollectionRun.objects.filter(
+        status=CollectionRun.Status.FAILED, started_at__gte=since
+    ).order_by("-started_at")
+    gaps = DataGap.objects.filter(end__gte=since).select_related("cluster").order_by("-start")
+    return {
+        "days": HEALTH_DAYS,
+        "clusters": list(clusters),
+        "failed_runs": list(failed[:5]),
+        "failed_count": failed.count(),
+        "gaps": list(gaps[:5]),
+        "gap_count": gaps.count(),
+    }

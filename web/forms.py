@@ -1,0 +1,60 @@
+"""Filter forms of the pages: each field checked, a bad value named in a 400 answer."""
+
+from datetime import date
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from billing.periods import PeriodError, parse_month
+
+JOB_SORTS = {
+    "name": _("name"),
+    "namespace": _("namespace"),
+    "kind": _("kind"),
+    "first_hour": _("first hour"),
+    "hours": _("hours"),
+    "cpu_hours": _("CPU core-hours"),
+    "memory_gib_hours": _("memory GiB-hours"),
+    "gpu_hours": _("GPU-hours"),
+    "cpu_efficiency": _("CPU efficiency"),
+    "cost": _("cost"),
+}
+
+
+class PeriodField(forms.Field):
+    """A billing period written YYYY-MM, cleaned to the month's first day."""
+
+    widget = forms.TextInput(attrs={"placeholder": "YYYY-MM", "size": 8, "maxlength": 7})
+
+    def to_python(self, value) -> date | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        try:
+            return parse_month(value)
+        except PeriodError:
+            raise forms.ValidationError(
+                _("%(value)s is not a month; write YYYY-MM."), params={"value": value}
+            ) from None
+
+
+class JobFilter(forms.Form):
+    period = PeriodField(label=_("Period"), required=False)
+    namespace = forms.ChoiceField(label=_("Namespace"), required=False)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    q = forms.CharField(label=_("Name contains"), required=False, max_length=253)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            (f"{sign}{key}", f"{label} {arrow}")
+            for key, label in JOB_SORTS.items()
+            for sign, arrow in (("", "↑"), ("-", "↓"))
+        ],
+    )
+
+    def __init__(self, data, namespaces: list[str], kinds: list[str]):
+        super().__init__(data)
+        everything = [("", _("all"))]
+        self.fields["namespace"].choices = everything + [(n, n) for n in namespaces]
+        self.fields["kind"].choices = everything + [(k, k) for k in kinds]

@@ -1,0 +1,194 @@
+"""The figures the pages show: usage and estimated cost summed in SQL, priced in Python.
+
+Sums come from the daily roll-up (DailyUsage) for anything over days, and from HourlyUsage
+for per-job tables; either way one grouped query, never one per row. Costs are estimates at
+the tariffs in force (billing/costs.py); the statements are the bill.
+"""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Min
+from django.utils.translation import gettext_lazy as _
+
+from billing.costs import chf, cost_at, daily_sums, day_cost, hourly_sums, tariff_segments
+from billing.models import Tariff
+from billing.pricing import RESOURCES, Tariffs, to_unit
+
+ZERO = Decimal(0)
+RESOURCE_NAMES = {
+    "cpu": _("CPU"),
+    "memory": _("Memory"),
+    "gpu": _("GPU"),
+    "gpu_memory": _("GPU memory"),
+    "storage": _("Storage"),
+    "network_rx": _("Network in"),
+    "network_tx": _("Network out"),
+}
+
+
+def all_tariffs() -> Tariffs:
+    return Tariffs(Tariff.objects.all())
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def cost_per_day(daily, first: date, last: date, tariffs: Tariffs) -> dict[str, list[Decimal]]:
+    """Estimated cost per resource for each day of [first, last], zero where nothing ran."""
+    rows = {
+        r["day"]: r
+        for r in daily.filter(day__gte=first, day__lte=last)
+        .values("day")
+        .annotate(**daily_sums())
+        .order_by()
+    }
+    series = {resource: [] for resource in RESOURCES}
+    for day in days(first, last):
+        costs = day_cost(rows[day], day, tariffs) if day in rows else {}
+        for resource in RESOURCES:
+            series[resource].append(costs.get(resource, Decimal(0)))
+    return series
+
+
+def day_segments(first: date, last: date, tariffs: Tariffs) -> list[tuple[date, date]]:
+    """Split days [first, last] where a tariff or a month starts, as inclusive day ranges.
+
+    A tariff starting during a day applies from the next day on, as day_cost prices it.
+    """
+    start, end = day_start(first), day_start(last + timedelta(days=1))
+    cuts = {ceil_day(b) for _, b in tariff_segments(start, end, tariffs)} | {first}
+    edges = sorted(cuts)
+    return [(a, b - timedelta(days=1)) for a, b in zip(edges, edges[1:], strict=False)]
+
+
+def ceil_day(t: datetime) -> date:
+    return t.date() if t.time() == time() else t.date() + timedelta(days=1)
+
+
+def costs_by(daily, keys: list[str], first: date, last: date, tariffs: Tariffs) -> list[dict]:
+    """Sums and estimated cost per group of `keys` over days [first, last], dearest first.
+
+    One grouped query per stretch of days with constant tariffs (months, usually).
+    """
+    groups: dict[tuple, dict] = {}
+    for seg_first, seg_last in day_segments(first, last, tariffs):
+        rows = (
+            daily.filter(day__gte=seg_first, day__lte=seg_last)
+            .values(*keys)
+            .annotate(**daily_sums())
+            .order_by()
+        )
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            group = groups.setdefault(key, {**dict(zip(keys, key, strict=True)), "cost": ZERO})
+            group["cost"] += sum(day_cost(row, seg_first, tariffs).values(), Decimal(0))
+            for field, value in row.items():
+                if field not in keys:
+                    group[field] = group.get(field, 0.0) + (value or 0.0)
+    for group in groups.values():
+        group["cost"] = chf(group["cost"])
+        group.update(job_figures(group))
+    return sorted(groups.values(), key=lambda g: (-g["cost"], *(str(g[k]) for k in keys)))
+
+
+def usage_by_resource(row: dict, month: datetime) -> list[dict]:
+    """One line per resource: quantity in its tariff unit, from summed stored values."""
+    lines = []
+    for resource, spec in RESOURCES.items():
+        total = row.get(spec.usage_field) or 0.0
+        lines.append(
+            {
+                "resource": resource,
+                "name": RESOURCE_NAMES[resource],
+                "unit": spec.unit,
+                "quantity": to_unit(resource, total, month),
+            }
+        )
+    return lines
+
+
+def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[dict]:
+    """Per job over [start, end): every quantity, hours, efficiency and estimated cost.
+
+    One grouped query per stretch of constant tariffs (usually one): a job's cost is then
+    exact for its sums, whatever tariff changes the stretch spans.
+    """
+    jobs: dict[int, dict] = {}
+    for seg_start, seg_end in tariff_segments(start, end, tariffs):
+        rows = (
+            hourly.filter(hour__gte=seg_start, hour__lt=seg_end)
+            .values(
+                "job_id",
+                "job__cluster__name",
+                "job__namespace",
+                "job__kind",
+                "job__name",
+                "job__parent_kind",
+                "job__parent_name",
+            )
+            .annotate(hours=Count("hour"), first_hour=Min("hour"), **hourly_sums())
+            .order_by()
+        )
+        for row in rows:
+            job = jobs.setdefault(row["job_id"], job_entry(row))
+            job["cost"] += sum(cost_at(row, seg_start, tariffs).values(), Decimal(0))
+            job["hours"] += row["hours"]
+            job["first_hour"] = min(job["first_hour"], row["first_hour"])
+            for field, value in row.items():
+                if field in job["sums"]:
+                    job["sums"][field] += value or 0.0
+    for job in jobs.values():
+        job["cost"] = chf(job["cost"])
+        job.update(job_figures(job["sums"]))
+    return list(jobs.values())
+
+
+def job_entry(row: dict) -> dict:
+    return {
+        "id": row["job_id"],
+        "cluster": row["job__cluster__name"],
+        "namespace": row["job__namespace"],
+        "kind": row["job__kind"],
+        "name": row["job__name"],
+        "parent_kind": row["job__parent_kind"],
+        "parent_name": row["job__parent_name"],
+        "hours": 0,
+        "first_hour": row["first_hour"],
+        "cost": Decimal(0),
+        "sums": dict.fromkeys(hourly_sums(), 0.0),
+    }
+
+
+def job_figures(sums: dict) -> dict:
+    """Human units of a job's sums and how much of what it asked for it used."""
+    return {
+        "cpu_hours": sums["cpu_core_seconds"] / 3600,
+        "cpu_request_hours": sums["cpu_request_core_seconds"] / 3600,
+        "memory_gib_hours": sums["memory_byte_seconds"] / RESOURCES["memory"].divisor,
+        "memory_request_gib_hours": sums["memory_request_byte_seconds"]
+        / RESOURCES["memory"].divisor,
+        "gpu_hours": sums["gpu_seconds"] / 3600,
+        "cpu_efficiency": ratio(sums["cpu_core_seconds"], sums["cpu_request_core_seconds"]),
+        "memory_efficiency": ratio(
+            sums["memory_byte_seconds"], sums["memory_request_byte_seconds"]
+        ),
+    }
+
+
+def ratio(used: float, requested: float) -> float | None:
+    return used / requested if requested else None
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def per_day_total(series: dict[str, list[Decimal]]) -> list[Decimal]:
+    totals = defaultdict(Decimal)
+    for values in series.values():
+        for i, v in enumerate(values):
+            totals[i] += v
+    return [totals[i] for i in range(len(totals))]
