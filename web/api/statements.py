@@ -1,37 +1,25 @@
 """The statements API: GET /api/v1/statements?period=YYYY-MM and GET /api/v1/statements/<id>.
 
-Finance (the `finance` group) and staff see every account's statements; anyone else only
-those of the accounts they are a member of, and another account's statement is a 404.
-Statements of an open period are drafts, recomputed when the period's list is asked for.
-Money is given as decimal strings, never as floats.
+Finance (and staff) see every account's statements; account members only those of their
+accounts, and another account's statement is a 404; ops handle no bills and see none
+(web/access.py). Statements of an open period are drafts, recomputed when the period's
+list is asked for. Money is given as decimal strings, never as floats.
 """
 
-from django.http import Http404
+from django.db.models import Prefetch
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from billing.models import Period, Statement
-from billing.periods import PeriodError, parse_month
+from billing.models import Period, Statement, StatementJob
 from billing.statements import PricingError, line_sources, refresh_statements
-
-FINANCE_GROUP = "finance"
-
-
-class Pages(PageNumberPagination):
-    page_size = 100
-
-
-def sees_every_account(user) -> bool:
-    return user.is_staff or user.groups.filter(name=FINANCE_GROUP).exists()
-
-
-def visible(user):
-    statements = Statement.objects.select_related("period", "account")
-    if sees_every_account(user):
-        return statements
-    return statements.filter(account__members=user)
+from web import access
+from web.api import schema
+from web.api.pagination import paginate
+from web.api.params import month_param
 
 
 def summary(s: Statement) -> dict:
@@ -69,44 +57,102 @@ def line_json(line) -> dict:
                 "quantity": str(j.quantity),
                 "hours": j.hours,
             }
-            for j in line.jobs.select_related("job__cluster").order_by("job_id")
+            for j in line.jobs.all()
         ],
         "sources": line_sources(line),
     }
 
 
+class StatementSummary(serializers.Serializer):
+    id = serializers.IntegerField()
+    period = serializers.CharField(help_text="YYYY-MM")
+    status = serializers.ChoiceField(["draft", "closed"])
+    account = serializers.CharField()
+    receiver_type = serializers.CharField(help_text="cctr, order or wbs; empty if unassigned")
+    receiver = serializers.CharField()
+    total_chf = serializers.DecimalField(max_digits=14, decimal_places=2)
+    computed_at = serializers.DateTimeField()
+
+
+class LineJob(serializers.Serializer):
+    job_id = serializers.IntegerField()
+    cluster = serializers.CharField()
+    namespace = serializers.CharField()
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=24, decimal_places=9)
+    hours = serializers.IntegerField()
+
+
+class Line(serializers.Serializer):
+    kind = serializers.ChoiceField(["usage", "adjustment"])
+    resource = serializers.CharField()
+    unit = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=3)
+    unit_price_chf = serializers.DecimalField(max_digits=14, decimal_places=6)
+    amount_chf = serializers.DecimalField(max_digits=14, decimal_places=2)
+    tariff_id = serializers.IntegerField()
+    first_hour = serializers.DateTimeField()
+    end_hour = serializers.DateTimeField()
+    reason = serializers.CharField()
+    jobs = LineJob(many=True)
+    sources = serializers.DictField(help_text="job-hours and collection runs, or adjustments")
+
+
+class StatementDetail(StatementSummary):
+    period_closed_at = serializers.DateTimeField(allow_null=True)
+    forced = serializers.BooleanField(help_text="closed although hours were missing")
+    lines = Line(many=True)
+    missing_hours = serializers.DictField(help_text="{cluster: [[start, end], ...]}")
+    flagged_hours = serializers.DictField(help_text="{cluster: [[start, end], ...]}")
+
+
+@extend_schema(
+    operation_id="statements_list",
+    parameters=[
+        OpenApiParameter("period", str, required=True, description="YYYY-MM, or previous"),
+        *schema.page_parameters(),
+    ],
+    responses={
+        200: schema.page_of("StatementPage", StatementSummary),
+        400: schema.BAD_PARAM,
+        403: schema.REFUSED,
+        409: OpenApiResponse(schema.ERROR, "usage of the open period without a tariff"),
+    },
+)
 @api_view(["GET"])
 def statements(request):
-    """The statements of a period (`period=YYYY-MM`), paginated."""
-    try:
-        month = parse_month(request.query_params.get("period", ""))
-    except PeriodError as e:
-        return Response({"detail": str(e), "param": "period"}, status=400)
+    """The statements of a period (`period=YYYY-MM`), paginated by account."""
+    month = month_param(request.query_params, "period", required=True)
     period, _ = Period.objects.get_or_create(month=month)
-    if not period.is_closed:
+    if not period.is_closed and access.sees_statements(request.user):
         try:
             refresh_statements(period, timezone.now())
         except PricingError as e:
             return Response({"detail": str(e)}, status=409)
-    pages = Pages()
-    page = pages.paginate_queryset(
-        visible(request.user).filter(period=period).order_by("account__name"), request
-    )
-    return pages.get_paginated_response([summary(s) for s in page])
+    visible = access.visible_statements(request.user)
+    rows, page = paginate(request, visible.filter(period=period).order_by("account__name"))
+    return Response({**page, "results": [summary(s) for s in rows]})
 
 
+@extend_schema(
+    operation_id="statement_retrieve",
+    responses={200: StatementDetail, 403: schema.REFUSED, 404: schema.NOT_FOUND},
+)
 @api_view(["GET"])
 def statement(request, pk: int):
     """One statement with its lines, per-job detail, sources and hours missing or flagged."""
-    s = visible(request.user).filter(pk=pk).first()
+    s = access.visible_statements(request.user).filter(pk=pk).first()
     if s is None:
-        raise Http404("no such statement")
+        raise NotFound("no such statement")
+    jobs = StatementJob.objects.select_related("job__cluster").order_by("job_id")
+    lines = s.lines.select_related("tariff").prefetch_related(Prefetch("jobs", queryset=jobs))
     return Response(
         {
             **summary(s),
             "period_closed_at": s.period.closed_at.isoformat() if s.period.closed_at else None,
             "forced": s.period.forced,
-            "lines": [line_json(line) for line in s.lines.select_related("tariff")],
+            "lines": [line_json(line) for line in lines],
             "missing_hours": s.missing_hours,
             "flagged_hours": s.flagged_hours,
         }

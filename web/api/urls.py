@@ -1,14 +1,17 @@
-"""REST API routes served by the web app (usage; statements and jobs later)."""
+"""REST API routes served by the web app: usage, jobs, statements, exports, the schema."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from web.api import statements, usage
+from web.api import exports, jobs, statements, usage
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("usage", usage.usage, name="api-usage"),
+    path("jobs", jobs.jobs, name="api-jobs"),
+    path("jobs/<int:pk>", jobs.job, name="api-job"),
     path("statements", statements.statements, name="api-statements"),
     path("statements/<int:pk>", statements.statement, name="api-statement"),
+    path("exports", exports.exports, name="api-exports"),
 ]

@@ -1,16 +1,26 @@
-"""The usage API: GET /api/v1/usage, hourly usage summed over any grouping."""
+"""The usage API: GET /api/v1/usage, hourly usage summed over any grouping, paginated.
 
-from datetime import UTC, datetime, timedelta
+Finance and ops see every account; anyone else only the accounts they are a member of
+(web/access.py), so asking for another account by filter gives no rows.
+"""
+
+from datetime import UTC, timedelta
 
 from django.db.models import F, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from billing.hours import floor_hour
-from billing.models import QUANTITIES, DataGap, HourlyUsage
-from promadapter.params import ParamError, parse_time
+from billing.models import QUANTITIES, DataGap
+from web import access
+from web.api import schema
+from web.api.pagination import paginate
+from web.api.params import BadParam, check_window, time_param
 
 GROUPS = {
     "cluster": {"cluster": F("job__cluster__name")},
@@ -34,46 +44,41 @@ FILTERS = {
     "namespace": "job__namespace",
     "job": "job__name",
 }
-
-
-def time_param(params, name: str, default: datetime) -> datetime:
-    value = params.get(name)
-    return parse_time(name, value) if value else default
+# The data gaps of the window answered at most; `gaps_truncated` says when there were more.
+MAX_GAPS = 100
 
 
 def parse_groups(params) -> list[str]:
     groups = [g.strip() for g in params.get("group_by", "job").split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown or not groups:
-        raise ParamError(
+        raise BadParam(
             "group_by", f"unknown group {', '.join(unknown) or '(empty)'}; use {', '.join(GROUPS)}"
         )
     return list(dict.fromkeys(groups))
 
 
-def usage_rows(user, start, end, groups, filters) -> list[dict]:
+def usage_rows(user, start, end, groups, filters):
+    """The usage the user may see in [start, end), summed per group, in group order."""
     fields = {}
     for group in groups:
         fields.update(GROUPS[group])
     plain = [name for name, expression in fields.items() if expression is None]
     computed = {name: expression for name, expression in fields.items() if expression}
-    usage = HourlyUsage.objects.filter(hour__gte=start, hour__lt=end, **filters)
-    if not user.is_staff:
-        # A lab sees the accounts it belongs to, never another lab's.
-        usage = usage.filter(account__members=user)
-    rows = (
+    usage = access.visible_usage(user).filter(hour__gte=start, hour__lt=end, **filters)
+    return (
         usage.values(*plain, **computed)
         .annotate(**{q: Sum(q) for q in QUANTITIES})
         .order_by(*fields)
     )
-    return [present(row) for row in rows]
 
 
-def data_gaps(start, end, cluster: str | None) -> list[dict]:
-    """The exporters' data gaps that overlap [start, end), as collection recorded them."""
+def data_gaps(start, end, cluster: str | None) -> tuple[list[dict], bool]:
+    """The first MAX_GAPS exporter data gaps overlapping [start, end), and whether more exist."""
     gaps = DataGap.objects.filter(start__lt=end, end__gt=start).select_related("cluster")
     if cluster:
         gaps = gaps.filter(cluster__name=cluster)
+    first = list(gaps.order_by("start", "cluster__name", "exporter")[: MAX_GAPS + 1])
     return [
         {
             "cluster": gap.cluster.name,
@@ -82,8 +87,8 @@ def data_gaps(start, end, cluster: str | None) -> list[dict]:
             "end": gap.end.isoformat(),
             "bridged": gap.bridged,
         }
-        for gap in gaps.order_by("start", "cluster__name", "exporter")
-    ]
+        for gap in first[:MAX_GAPS]
+    ], len(first) > MAX_GAPS
 
 
 def present(row: dict) -> dict:
@@ -97,29 +102,82 @@ def present(row: dict) -> dict:
     return row
 
 
+class UsageRow(schema.Quantities):
+    """A group's sums; only the fields of the requested groups are present."""
+
+    cluster = serializers.CharField(required=False)
+    account = serializers.CharField(required=False)
+    namespace = serializers.CharField(required=False)
+    job_id = serializers.IntegerField(required=False)
+    kind = serializers.CharField(required=False)
+    name = serializers.CharField(required=False)
+    parent_kind = serializers.CharField(required=False)
+    parent_name = serializers.CharField(required=False)
+    day = serializers.DateField(required=False)
+    hour = serializers.DateTimeField(required=False, help_text="start of the UTC hour")
+
+
+class Gap(serializers.Serializer):
+    cluster = serializers.CharField()
+    exporter = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    bridged = serializers.BooleanField(help_text="billed through: short enough to bridge")
+
+
+USAGE_PAGE = schema.page_of(
+    "UsagePage",
+    UsageRow,
+    results="rows",
+    start=serializers.DateTimeField(),
+    end=serializers.DateTimeField(),
+    group_by=serializers.ListField(child=serializers.ChoiceField(choices=list(GROUPS))),
+    gaps=Gap(many=True, help_text="exporters' data gaps overlapping the window"),
+    gaps_truncated=serializers.BooleanField(help_text=f"more than {MAX_GAPS} gaps"),
+)
+
+
+@extend_schema(
+    operation_id="usage_list",
+    parameters=[
+        schema.time("start", "window start (default: a day before end)"),
+        schema.time("end", "window end, excluded (default: the start of the current hour)"),
+        OpenApiParameter(
+            "group_by",
+            OpenApiTypes.STR,
+            many=True,
+            explode=False,
+            enum=list(GROUPS),
+            description="groups, comma separated (default: job)",
+        ),
+        schema.text("cluster", "only this cluster's usage"),
+        schema.text("account", "only usage billed to this account"),
+        schema.text("namespace", "only this namespace's usage"),
+        schema.text("job", "only jobs of this name"),
+        *schema.page_parameters(),
+    ],
+    responses={200: USAGE_PAGE, 400: schema.BAD_PARAM, 403: schema.REFUSED},
+)
 @api_view(["GET"])
 def usage(request):
-    """Usage per group over [start, end): every billed quantity (docs/collection.md).
-
-    Staff see every account; anyone else only the accounts they are a member of.
-    """
+    """Usage per group over [start, end): every billed quantity (docs/collection.md)."""
     params = request.query_params
-    try:
-        end = time_param(params, "end", floor_hour(timezone.now()))
-        start = time_param(params, "start", end - timedelta(days=1))
-        if start >= end:
-            raise ParamError("start", "must be before end")
-        groups = parse_groups(params)
-    except ParamError as e:
-        return Response({"detail": str(e), "param": e.param, "reason": e.reason}, status=400)
+    end = time_param(params, "end", floor_hour(timezone.now()))
+    start = time_param(params, "start", end - timedelta(days=1))
+    check_window(start, end)
+    groups = parse_groups(params)
     filters = {FILTERS[name]: params[name] for name in FILTERS if params.get(name)}
+    rows, page = paginate(request, usage_rows(request.user, start, end, groups, filters))
+    # Stretches without data: bridged ones were billed through, the others were not.
+    gaps, truncated = data_gaps(start, end, params.get("cluster"))
     return Response(
         {
             "start": start.isoformat(),
             "end": end.isoformat(),
             "group_by": groups,
-            "rows": usage_rows(request.user, start, end, groups, filters),
-            # Stretches without data: bridged ones were billed through, the others were not.
-            "gaps": data_gaps(start, end, params.get("cluster")),
+            **page,
+            "rows": [present(row) for row in rows],
+            "gaps": gaps,
+            "gaps_truncated": truncated,
         }
     )

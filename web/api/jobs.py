@@ -1,0 +1,170 @@
+"""The jobs API: GET /api/v1/jobs, a filtered and paginated list, and GET /api/v1/jobs/<id>.
+
+A job is visible when at least one of its hours is billed to an account the user may see
+(web/access.py); its accounts, totals, hours and estimated cost count only those hours.
+The cost is an estimate at the tariffs in force each UTC day (billing/costs.py): the bill
+is the statement.
+"""
+
+import math
+from datetime import UTC
+
+from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models.functions import Greatest, TruncDate
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from billing.costs import total_cost
+from billing.models import QUANTITIES, Job, Tariff
+from billing.pricing import Tariffs
+from web import access
+from web.api import schema
+from web.api.pagination import paginate
+from web.api.params import check_window, choice, time_param
+
+ORDERINGS = ("name", "-name", "first_seen", "-first_seen", "last_seen", "-last_seen")
+FILTERS = {"cluster": "cluster__name", "namespace": "namespace", "kind": "kind"}
+# What the `max` tariff policy bills, per job-hour (as billing/rollup.py sums it).
+MAX_SUMS = {
+    "cpu_max_core_seconds": Sum(Greatest("cpu_core_seconds", "cpu_request_core_seconds")),
+    "memory_max_byte_seconds": Sum(Greatest("memory_byte_seconds", "memory_request_byte_seconds")),
+}
+
+
+def job_list(user, params):
+    """The visible jobs that match the filters, ordered as asked (by name by default)."""
+    ordering = choice(params, "ordering", ORDERINGS, "name")
+    start, end = time_param(params, "start"), time_param(params, "end")
+    check_window(start, end)
+    jobs = access.visible_jobs(user).select_related("cluster")
+    jobs = jobs.filter(**{FILTERS[name]: params[name] for name in FILTERS if params.get(name)})
+    if params.get("q"):
+        jobs = jobs.filter(name__icontains=params["q"])
+    usage = access.visible_usage(user).filter(job=OuterRef("pk"))
+    if params.get("account"):
+        usage = usage.filter(account__name=params["account"])
+    if start is not None:
+        usage = usage.filter(hour__gte=start)
+    if end is not None:
+        usage = usage.filter(hour__lt=end)
+    if params.get("account") or start or end:
+        jobs = jobs.filter(Exists(usage))
+    return jobs.order_by(ordering, "pk")
+
+
+def account_names(user, jobs: list[Job]) -> dict[int, list[str]]:
+    """The names of the visible accounts each job was billed to, in one query."""
+    names = {job.pk: [] for job in jobs}
+    pairs = (
+        access.visible_usage(user)
+        .filter(job__in=list(names))
+        .values_list("job_id", "account__name")
+        .distinct()
+        .order_by("job_id", "account__name")
+    )
+    for job_id, name in pairs if names else ():
+        names[job_id].append(name)
+    return names
+
+
+def job_json(job: Job, accounts: list[str]) -> dict:
+    return {
+        "id": job.pk,
+        "cluster": job.cluster.name,
+        "namespace": job.namespace,
+        "kind": job.kind,
+        "name": job.name,
+        "parent_kind": job.parent_kind,
+        "parent_name": job.parent_name,
+        "first_seen": job.first_seen.isoformat(),
+        "last_seen": job.last_seen.isoformat(),
+        "accounts": accounts,
+    }
+
+
+def daily_sums(user, job: Job) -> list[dict]:
+    """The job's visible usage per UTC day: hours, every quantity and the `max` sums."""
+    return list(
+        access.visible_usage(user)
+        .filter(job=job)
+        .annotate(day=TruncDate("hour", tzinfo=UTC))
+        .values("day")
+        .annotate(hours=Count("pk"), **MAX_SUMS, **{q: Sum(q) for q in QUANTITIES})
+        .order_by("day")
+    )
+
+
+class JobItem(serializers.Serializer):
+    id = serializers.IntegerField()
+    cluster = serializers.CharField()
+    namespace = serializers.CharField()
+    kind = serializers.CharField(help_text="Job, Deployment, StatefulSet, Pod, PVC...")
+    name = serializers.CharField()
+    parent_kind = serializers.CharField(help_text="e.g. CronJob; empty if none")
+    parent_name = serializers.CharField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    accounts = serializers.ListField(
+        child=serializers.CharField(), help_text="accounts it was billed to"
+    )
+
+
+class JobDetail(JobItem):
+    hours = serializers.IntegerField(help_text="job-hours billed")
+    totals = schema.Quantities()
+    estimated_cost_chf = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="at the tariffs in force; the bill may differ"
+    )
+
+
+@extend_schema(
+    operation_id="jobs_list",
+    parameters=[
+        schema.text("cluster", "only jobs of this cluster"),
+        schema.text("namespace", "only jobs of this namespace"),
+        schema.text("kind", "only jobs of this kind (Job, Deployment, ...)"),
+        schema.text("account", "only jobs billed to this account (in the window, if given)"),
+        schema.text("q", "only jobs whose name contains this, ignoring case"),
+        schema.time("start", "only jobs with usage from this time"),
+        schema.time("end", "only jobs with usage before this time"),
+        OpenApiParameter("ordering", OpenApiTypes.STR, enum=ORDERINGS, default="name"),
+        *schema.page_parameters(),
+    ],
+    responses={
+        200: schema.page_of("JobPage", JobItem),
+        400: schema.BAD_PARAM,
+        403: schema.REFUSED,
+    },
+)
+@api_view(["GET"])
+def jobs(request):
+    """The jobs the user may see, filtered and ordered, paginated."""
+    rows, page = paginate(request, job_list(request.user, request.query_params))
+    accounts = account_names(request.user, rows)
+    return Response({**page, "results": [job_json(job, accounts[job.pk]) for job in rows]})
+
+
+@extend_schema(
+    operation_id="job_retrieve",
+    responses={200: JobDetail, 403: schema.REFUSED, 404: schema.NOT_FOUND},
+)
+@api_view(["GET"])
+def job(request, pk: int):
+    """One job: its accounts, billed hours, totals per quantity and estimated cost in CHF."""
+    found = access.visible_jobs(request.user).select_related("cluster").filter(pk=pk).first()
+    if found is None:
+        raise NotFound("no such job")
+    days = daily_sums(request.user, found)
+    cost = total_cost(days, Tariffs(Tariff.objects.all()))
+    return Response(
+        {
+            **job_json(found, account_names(request.user, [found])[found.pk]),
+            "hours": sum(day["hours"] for day in days),
+            "totals": {q: math.fsum(day[q] for day in days) for q in QUANTITIES},
+            "estimated_cost_chf": str(cost),
+        }
+    )

@@ -1,0 +1,62 @@
+"""OpenAPI pieces shared by the API's endpoints: errors, page parameters, paginated answers.
+
+The views build their JSON by hand; the serializers here and in each module only describe
+it to drf-spectacular, and tests/test_api_schema.py checks real answers against them.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from billing.models import QUANTITIES
+from web.api.pagination import MAX_PAGE_SIZE
+
+ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+PARAM_ERROR = inline_serializer(
+    "ParamError",
+    {
+        "detail": serializers.CharField(),
+        "param": serializers.CharField(help_text="the query parameter at fault"),
+        "reason": serializers.CharField(),
+    },
+)
+# Every billed quantity, summed (docs/collection.md).
+Quantities = type(
+    "Quantities", (serializers.Serializer,), {q: serializers.FloatField() for q in QUANTITIES}
+)
+REFUSED = OpenApiResponse(ERROR, "not logged in, or a role that may not use this endpoint")
+NOT_FOUND = OpenApiResponse(ERROR, "no such object among those the user may see")
+BAD_PARAM = OpenApiResponse(PARAM_ERROR, "a bad query parameter, named in `param`")
+
+
+def page_parameters(maximum: int = MAX_PAGE_SIZE) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 1"),
+        OpenApiParameter(
+            "page_size", OpenApiTypes.INT, description=f"rows per page (100; at most {maximum})"
+        ),
+    ]
+
+
+def text(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.STR, description=description)
+
+
+def time(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, OpenApiTypes.DATETIME, description=f"{description}; ISO 8601 or unix seconds"
+    )
+
+
+def page_of(name: str, item, results: str = "results", **fields):
+    """The schema of a page of `item`: count, next, previous and the rows under `results`."""
+    return inline_serializer(
+        name,
+        {
+            **fields,
+            "count": serializers.IntegerField(help_text="rows over every page"),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            results: item(many=True),
+        },
+    )
