@@ -1,7 +1,130 @@
-"""The job page (being built)."""
+"""The job page: a job's hourly usage against its requests, its cost and its parent."""
 
+import zoneinfo
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Max, Min
 from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from billing.models import QUANTITIES
+from billing.periods import month_bounds
+from billing.pricing import GIB
+from web import access, charts, dates, reports
+from web.forms import PeriodField
+
+SIBLINGS = 20
+HOUR = timedelta(hours=1)
 
 
-def job(request, pk):
-    raise Http404
+class JobPeriod(forms.Form):
+    period = PeriodField(label=gettext_lazy("Period"), required=False)
+
+
+@login_required
+def job(request, pk: int):
+    job = access.visible_jobs(request.user).select_related("cluster").filter(pk=pk).first()
+    if job is None:
+        raise Http404("no such job")
+    usage = access.visible_usage(request.user).filter(job=job)
+    form = JobPeriod(request.GET)
+    if not form.is_valid():
+        return render(request, "web/job.html", {"job": job, "form": form}, status=400)
+    span = usage.aggregate(first=Min("hour"), last=Max("hour"))
+    month = form.cleaned_data["period"] or dates.current_month(span["last"] or job.last_seen)
+    start, end = month_bounds(month)
+    tariffs = reports.all_tariffs()
+    hours = list(
+        usage.filter(hour__gte=start, hour__lt=end)
+        .order_by("hour")
+        .values("hour", "account__name", *QUANTITIES)
+    )
+    period = reports.job_rows(usage, start, end, tariffs)
+    lifetime = []
+    if span["first"]:
+        lifetime = reports.job_rows(usage, span["first"], span["last"] + HOUR, tariffs)
+    zone = zoneinfo.ZoneInfo(settings.KUBEMON_DISPLAY_TIME_ZONE)
+    context = {
+        "job": job,
+        "form": form,
+        "month": month,
+        "previous": dates.previous_month(month),
+        "next": end.date(),
+        "hours": [hour_row(h) for h in hours],
+        "accounts": sorted({h["account__name"] for h in hours}),
+        "period": period[0] if period else None,
+        "lifetime": lifetime[0] if lifetime else None,
+        "charts": hour_charts(hours, zone),
+        "siblings": siblings(request.user, job),
+    }
+    return render(request, "web/job.html", context)
+
+
+def hour_row(h: dict) -> dict:
+    return {
+        "hour": h["hour"],
+        "account": h["account__name"],
+        "cpu": h["cpu_core_seconds"] / 3600,
+        "cpu_request": h["cpu_request_core_seconds"] / 3600,
+        "memory": h["memory_byte_seconds"] / 3600 / GIB,
+        "memory_request": h["memory_request_byte_seconds"] / 3600 / GIB,
+        "gpu": h["gpu_seconds"] / 3600,
+    }
+
+
+def hour_charts(hours: list[dict], zone) -> list[dict]:
+    """Average cores, GiB and GPUs per hour, used against requested."""
+    labels = [dates.hour_label(h["hour"], zone) for h in hours]
+    rows = [hour_row(h) for h in hours]
+    made = [
+        charts.chart(
+            "job-cpu",
+            _("CPU: cores used and requested, hourly average"),
+            labels,
+            {_("used"): [r["cpu"] for r in rows], _("requested"): [r["cpu_request"] for r in rows]},
+            y_title=_("cores"),
+        ),
+        charts.chart(
+            "job-memory",
+            _("Memory: GiB used and requested, hourly average"),
+            labels,
+            {
+                _("used"): [r["memory"] for r in rows],
+                _("requested"): [r["memory_request"] for r in rows],
+            },
+            y_title="GiB",
+        ),
+    ]
+    if any(r["gpu"] for r in rows):
+        made.append(
+            charts.chart(
+                "job-gpu",
+                _("GPUs allocated, hourly average"),
+                labels,
+                {_("GPUs"): [r["gpu"] for r in rows]},
+                y_title=_("GPUs"),
+            )
+        )
+    return made
+
+
+def siblings(user, job) -> list:
+    """Other runs of the same parent (a CronJob's Jobs, say), the latest first."""
+    if not job.parent_name:
+        return []
+    return list(
+        access.visible_jobs(user)
+        .filter(
+            cluster=job.cluster,
+            namespace=job.namespace,
+            parent_kind=job.parent_kind,
+            parent_name=job.parent_name,
+        )
+        .exclude(pk=job.pk)
+        .order_by("-first_seen")[:SIBLINGS]
+    )
