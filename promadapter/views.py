@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -26,13 +29,84 @@ from promadapter.client import (
     PrometheusError,
     PrometheusTimeout,
 )
-from promadapter.params import MetricQuery, ParamError, parse_cluster, parse_metric_query
+from promadapter.params import (
+    FILTER_PARAMS,
+    MetricQuery,
+    ParamError,
+    parse_cluster,
+    parse_metric_query,
+)
 from promadapter.promql import Regex, cluster_matchers, matchers_text, regex_escape
 
 UNAVAILABLE_REASON = (
     "Prometheus holds no series for this metric{where}: the container runtime does not expose "
     "it (containerd reports no per-container filesystem statistics)"
 )
+
+
+# The OpenAPI description of the answers (drf-spectacular); docs/metrics.md has the details.
+ERRORS = {
+    400: inline_serializer(
+        "MetricParamError",
+        {
+            "detail": serializers.CharField(),
+            "param": serializers.CharField(),
+            "reason": serializers.CharField(),
+        },
+    ),
+    403: inline_serializer("MetricRefused", {"detail": serializers.CharField()}),
+}
+PROMETHEUS_ERROR = inline_serializer(
+    "PrometheusError",
+    {
+        "detail": serializers.CharField(),
+        "prometheus": serializers.ChoiceField(["unavailable", "bad_response", "timeout"]),
+    },
+)
+CLUSTER = OpenApiParameter("cluster", str, description="one cluster's series (default: all)")
+CATALOG = inline_serializer(
+    "MetricCatalog",
+    {
+        "cluster": serializers.CharField(allow_null=True),
+        "metrics": inline_serializer(
+            "MetricInfo",
+            {
+                "name": serializers.CharField(),
+                "description": serializers.CharField(),
+                "unit": serializers.CharField(),
+                "scope": serializers.ChoiceField(["container", "pod", "node"]),
+                "available": serializers.BooleanField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+VALUES = inline_serializer(
+    "MetricValues",
+    {
+        "metric": serializers.CharField(),
+        "unit": serializers.CharField(),
+        "scope": serializers.CharField(),
+        "available": serializers.BooleanField(),
+        "reason": serializers.CharField(required=False),
+        "cluster": serializers.CharField(allow_null=True),
+        "start": serializers.DateTimeField(),
+        "end": serializers.DateTimeField(),
+        "step": serializers.FloatField(help_text="seconds"),
+        "series": serializers.ListField(
+            child=serializers.DictField(), help_text="{labels: {...}, points: [[time, value]]}"
+        ),
+    },
+)
+VALUE_PARAMETERS = [
+    *(OpenApiParameter(label, str, description=f"only this {label}") for label in FILTER_PARAMS),
+    OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO 8601 or unix seconds"),
+    OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO 8601 or unix seconds"),
+    OpenApiParameter("step", str, description="seconds or a duration (1m)"),
+    OpenApiParameter("limit", int, description="only the latest N points of each series"),
+    OpenApiParameter("format", str, enum=["json", "csv"], default="json"),
+    CLUSTER,
+]
 
 
 class JSONOnly(BaseContentNegotiation):
@@ -89,6 +163,9 @@ class MetricList(APIView):
     content_negotiation_class = JSONOnly
     permission_classes = [OpsOnly]
 
+    @extend_schema(
+        operation_id="metrics_list", parameters=[CLUSTER], responses={200: CATALOG, **ERRORS}
+    )
     def get(self, request):
         try:
             cluster = parse_cluster(request.query_params)
@@ -169,6 +246,24 @@ class MetricValues(APIView):
     content_negotiation_class = JSONOnly
     permission_classes = [OpsOnly]
 
+    @extend_schema(
+        operation_id="metric_values",
+        parameters=VALUE_PARAMETERS,
+        responses={
+            (200, "application/json"): VALUES,
+            (200, "text/csv"): OpenApiTypes.STR,
+            404: inline_serializer(
+                "UnknownMetric",
+                {
+                    "detail": serializers.CharField(),
+                    "metrics": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            **ERRORS,
+            502: PROMETHEUS_ERROR,
+            504: PROMETHEUS_ERROR,
+        },
+    )
     def get(self, request, name: str):
         metric = BY_NAME.get(name)
         if metric is None:
