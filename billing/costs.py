@@ -2,8 +2,9 @@
 
 Statements price each job-hour at its own tariff and round each line (billing/statements.py);
 they are the bill. Pages price the daily roll-up at the tariff in force when each UTC day
-began, without rounding until the total, which equals the statements' sums whenever
-tariffs change at midnight UTC, as they do at month starts.
+began: per group and stretch of constant tariffs as a statement line is rounded (`priced`),
+which gives an account's statement total whenever tariffs change at midnight UTC, as they
+do at month starts; per day for charts, unrounded (`day_cost`).
 """
 
 from datetime import UTC, date, datetime, time
@@ -13,7 +14,7 @@ from django.db.models import Sum
 from django.db.models.functions import Greatest
 
 from billing.models import QUANTITIES
-from billing.pricing import CENT, RESOURCES, Tariffs, to_unit
+from billing.pricing import CENT, RESOURCES, Tariffs, amount, round_quantity, to_unit
 
 # The DailyUsage sum each policy bills, per resource.
 POLICY_FIELDS = {
@@ -51,6 +52,23 @@ def cost_at(row: dict, at: datetime, tariffs: Tariffs) -> dict[str, Decimal]:
         total = row.get(billed_field(resource, tariff.policy)) or 0.0
         costs[resource] = to_unit(resource, total, at) * tariff.price_chf
     return costs
+
+
+def priced(row: dict, at: datetime, tariffs: Tariffs) -> dict[str, tuple[Decimal, Decimal]]:
+    """Bill summed usage `row` as a statement line does, per resource: (quantity, amount).
+
+    The quantity in the tariff's unit is rounded to 0.001 and the amount to the cent, so an
+    account's month priced this way equals its statement when no tariff starts mid-day.
+    """
+    lines = {}
+    for resource in RESOURCES:
+        tariff = tariffs.at(resource, at)
+        if tariff is None:
+            continue
+        total = row.get(billed_field(resource, tariff.policy)) or 0.0
+        quantity = round_quantity(to_unit(resource, total, at))
+        lines[resource] = (quantity, amount(quantity, tariff.price_chf))
+    return lines
 
 
 def day_cost(row: dict, day: date, tariffs: Tariffs) -> dict[str, Decimal]:

@@ -17,6 +17,8 @@ from simulator.behaviours import BEHAVIOURS, parse_behaviours
 from simulator.prometheus import PrometheusServer, free_port, load_history, simulator_command
 from tests import edge_cluster
 
+pytest_plugins = ["tests.browser"]
+
 SEED = 7
 SCRAPE_INTERVAL = 30
 # The backfilled history starts an hour before the usage window, so that every counter has

@@ -7,7 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.periods import PeriodError, parse_month
 
+# The first is the default: the dearest jobs first.
 JOB_SORTS = {
+    "cost": _("cost"),
     "name": _("name"),
     "namespace": _("namespace"),
     "kind": _("kind"),
@@ -17,7 +19,6 @@ JOB_SORTS = {
     "memory_gib_hours": _("memory GiB-hours"),
     "gpu_hours": _("GPU-hours"),
     "cpu_efficiency": _("CPU efficiency"),
-    "cost": _("cost"),
 }
 
 
@@ -49,7 +50,7 @@ class JobFilter(forms.Form):
         choices=[
             (f"{sign}{key}", f"{label} {arrow}")
             for key, label in JOB_SORTS.items()
-            for sign, arrow in (("", "↑"), ("-", "↓"))
+            for sign, arrow in (("-", "↓"), ("", "↑"))
         ],
     )
 

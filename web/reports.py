@@ -5,16 +5,15 @@ for per-job tables; either way one grouped query, never one per row. Costs are e
 the tariffs in force (billing/costs.py); the statements are the bill.
 """
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Min
 from django.utils.translation import gettext_lazy as _
 
-from billing.costs import chf, cost_at, daily_sums, day_cost, hourly_sums, tariff_segments
+from billing.costs import daily_sums, day_cost, hourly_sums, priced, tariff_segments
 from billing.models import Tariff
-from billing.pricing import RESOURCES, Tariffs, to_unit
+from billing.pricing import RESOURCES, Tariffs
 
 ZERO = Decimal(0)
 RESOURCE_NAMES = {
@@ -71,7 +70,9 @@ def ceil_day(t: datetime) -> date:
 def costs_by(daily, keys: list[str], first: date, last: date, tariffs: Tariffs) -> list[dict]:
     """Sums and estimated cost per group of `keys` over days [first, last], dearest first.
 
-    One grouped query per stretch of days with constant tariffs (months, usually).
+    One grouped query per stretch of days with constant tariffs (months, usually), each
+    priced as a statement line is (billing.costs.priced); `billed` holds, per resource,
+    the quantity billed (in the tariff's unit, by its policy) and its amount.
     """
     groups: dict[tuple, dict] = {}
     for seg_first, seg_last in day_segments(first, last, tariffs):
@@ -83,38 +84,33 @@ def costs_by(daily, keys: list[str], first: date, last: date, tariffs: Tariffs) 
         )
         for row in rows:
             key = tuple(row[k] for k in keys)
-            group = groups.setdefault(key, {**dict(zip(keys, key, strict=True)), "cost": ZERO})
-            group["cost"] += sum(day_cost(row, seg_first, tariffs).values(), Decimal(0))
+            group = groups.setdefault(key, new_group(keys, key))
+            add_priced(group, priced(row, day_start(seg_first), tariffs))
             for field, value in row.items():
                 if field not in keys:
                     group[field] = group.get(field, 0.0) + (value or 0.0)
     for group in groups.values():
-        group["cost"] = chf(group["cost"])
         group.update(job_figures(group))
     return sorted(groups.values(), key=lambda g: (-g["cost"], *(str(g[k]) for k in keys)))
 
 
-def usage_by_resource(row: dict, month: datetime) -> list[dict]:
-    """One line per resource: quantity in its tariff unit, from summed stored values."""
-    lines = []
-    for resource, spec in RESOURCES.items():
-        total = row.get(spec.usage_field) or 0.0
-        lines.append(
-            {
-                "resource": resource,
-                "name": RESOURCE_NAMES[resource],
-                "unit": spec.unit,
-                "quantity": to_unit(resource, total, month),
-            }
-        )
-    return lines
+def new_group(keys: list[str], key: tuple) -> dict:
+    return {**dict(zip(keys, key, strict=True)), "cost": ZERO, "billed": {}}
+
+
+def add_priced(group: dict, lines: dict[str, tuple[Decimal, Decimal]]):
+    for resource, (quantity, cost) in lines.items():
+        billed = group["billed"].setdefault(resource, {"quantity": ZERO, "cost": ZERO})
+        billed["quantity"] += quantity
+        billed["cost"] += cost
+        group["cost"] += cost
 
 
 def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[dict]:
     """Per job over [start, end): every quantity, hours, efficiency and estimated cost.
 
-    One grouped query per stretch of constant tariffs (usually one): a job's cost is then
-    exact for its sums, whatever tariff changes the stretch spans.
+    One grouped query per stretch of constant tariffs (usually one), priced as a statement
+    line is, so a job's cost is exact for its sums whatever tariff changes the month holds.
     """
     jobs: dict[int, dict] = {}
     for seg_start, seg_end in tariff_segments(start, end, tariffs):
@@ -134,14 +130,13 @@ def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[d
         )
         for row in rows:
             job = jobs.setdefault(row["job_id"], job_entry(row))
-            job["cost"] += sum(cost_at(row, seg_start, tariffs).values(), Decimal(0))
+            add_priced(job, priced(row, seg_start, tariffs))
             job["hours"] += row["hours"]
             job["first_hour"] = min(job["first_hour"], row["first_hour"])
             for field, value in row.items():
                 if field in job["sums"]:
                     job["sums"][field] += value or 0.0
     for job in jobs.values():
-        job["cost"] = chf(job["cost"])
         job.update(job_figures(job["sums"]))
     return list(jobs.values())
 
@@ -157,7 +152,8 @@ def job_entry(row: dict) -> dict:
         "parent_name": row["job__parent_name"],
         "hours": 0,
         "first_hour": row["first_hour"],
-        "cost": Decimal(0),
+        "cost": ZERO,
+        "billed": {},
         "sums": dict.fromkeys(hourly_sums(), 0.0),
     }
 
@@ -184,11 +180,3 @@ def ratio(used: float, requested: float) -> float | None:
 
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def per_day_total(series: dict[str, list[Decimal]]) -> list[Decimal]:
-    totals = defaultdict(Decimal)
-    for values in series.values():
-        for i, v in enumerate(values):
-            totals[i] += v
-    return [totals[i] for i in range(len(totals))]

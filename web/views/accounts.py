@@ -99,7 +99,7 @@ def account(request, pk: int):
         "month": month,
         "previous": dates.previous_month(month),
         "next": (month_bounds(month)[1]).date() if month < dates.current_month(now) else None,
-        "resources": resource_lines(totals[0] if totals else {}, month, series),
+        "resources": resource_lines(totals[0] if totals else {}, month),
         "total": totals[0]["cost"] if totals else reports.ZERO,
         "chart": charts.chart(
             "account-cost",
@@ -118,14 +118,17 @@ def account(request, pk: int):
     return render(request, "web/account.html", context)
 
 
-def resource_lines(sums: dict, month, series: dict) -> list[dict]:
+def resource_lines(group: dict, month) -> list[dict]:
+    """Per resource: what was used, what its tariff's policy bills, and the amount."""
     start = month_bounds(month)[0]
+    billed = group.get("billed", {})
     return [
         {
             "name": reports.RESOURCE_NAMES[resource],
             "unit": spec.unit,
-            "quantity": to_unit(resource, sums.get(spec.usage_field) or 0.0, start),
-            "cost": reports.chf(sum(series[resource], reports.ZERO)),
+            "used": to_unit(resource, group.get(spec.usage_field) or 0.0, start),
+            "billed": billed.get(resource, {}).get("quantity"),
+            "cost": billed.get(resource, {}).get("cost"),
         }
         for resource, spec in RESOURCES.items()
     ]
