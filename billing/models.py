@@ -150,7 +150,8 @@ class HourlyUsage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "hour"], name="usage_job_hour")]
-        indexes = [models.Index(fields=["hour"])]
+        # (account, hour): an account's usage over a range, for its pages and lab members.
+        indexes = [models.Index(fields=["hour"]), models.Index(fields=["account", "hour"])]
 
     def __str__(self):
         return f"{self.job} {self.hour:%Y-%m-%d %H:00}"
