@@ -8,7 +8,7 @@ the tariffs in force (billing/costs.py); the statements are the bill.
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Min
+from django.db.models import Case, Count, IntegerField, Min, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from billing.costs import daily_sums, day_cost, hourly_sums, priced, tariff_segments
@@ -16,6 +16,7 @@ from billing.models import Tariff
 from billing.pricing import RESOURCES, Tariffs
 
 ZERO = Decimal(0)
+HOUR = timedelta(hours=1)
 RESOURCE_NAMES = {
     "cpu": _("CPU"),
     "memory": _("Memory"),
@@ -70,28 +71,36 @@ def ceil_day(t: datetime) -> date:
 def costs_by(daily, keys: list[str], first: date, last: date, tariffs: Tariffs) -> list[dict]:
     """Sums and estimated cost per group of `keys` over days [first, last], dearest first.
 
-    One grouped query per stretch of days with constant tariffs (months, usually), each
+    One query grouped by stretch of days with constant tariffs (months, usually), each
     priced as a statement line is (billing.costs.priced); `billed` holds, per resource,
     the quantity billed (in the tariff's unit, by its policy) and its amount.
     """
+    segments = day_segments(first, last, tariffs)
+    rows = (
+        daily.filter(day__gte=first, day__lte=last)
+        .values(*keys, segment=segment_of("day", [seg_last for _, seg_last in segments]))
+        .annotate(**daily_sums())
+        .order_by()
+    )
     groups: dict[tuple, dict] = {}
-    for seg_first, seg_last in day_segments(first, last, tariffs):
-        rows = (
-            daily.filter(day__gte=seg_first, day__lte=seg_last)
-            .values(*keys)
-            .annotate(**daily_sums())
-            .order_by()
-        )
-        for row in rows:
-            key = tuple(row[k] for k in keys)
-            group = groups.setdefault(key, new_group(keys, key))
-            add_priced(group, priced(row, day_start(seg_first), tariffs))
-            for field, value in row.items():
-                if field not in keys:
-                    group[field] = group.get(field, 0.0) + (value or 0.0)
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        group = groups.setdefault(key, new_group(keys, key))
+        add_priced(group, priced(row, day_start(segments[row["segment"]][0]), tariffs))
+        for field, value in row.items():
+            if field not in keys and field != "segment":
+                group[field] = group.get(field, 0.0) + (value or 0.0)
     for group in groups.values():
         group.update(job_figures(group))
     return sorted(groups.values(), key=lambda g: (-g["cost"], *(str(g[k]) for k in keys)))
+
+
+def segment_of(field: str, lasts: list) -> Case:
+    """The index of the stretch a row's `field` falls in, stretches ending at `lasts`."""
+    return Case(
+        *(When(**{f"{field}__lte": last}, then=Value(i)) for i, last in enumerate(lasts)),
+        output_field=IntegerField(),
+    )
 
 
 def new_group(keys: list[str], key: tuple) -> dict:
@@ -109,33 +118,35 @@ def add_priced(group: dict, lines: dict[str, tuple[Decimal, Decimal]]):
 def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[dict]:
     """Per job over [start, end): every quantity, hours, efficiency and estimated cost.
 
-    One grouped query per stretch of constant tariffs (usually one), priced as a statement
+    One query grouped by stretch of constant tariffs (usually one), priced as a statement
     line is, so a job's cost is exact for its sums whatever tariff changes the month holds.
     """
-    jobs: dict[int, dict] = {}
-    for seg_start, seg_end in tariff_segments(start, end, tariffs):
-        rows = (
-            hourly.filter(hour__gte=seg_start, hour__lt=seg_end)
-            .values(
-                "job_id",
-                "job__cluster__name",
-                "job__namespace",
-                "job__kind",
-                "job__name",
-                "job__parent_kind",
-                "job__parent_name",
-            )
-            .annotate(hours=Count("hour"), first_hour=Min("hour"), **hourly_sums())
-            .order_by()
+    segments = tariff_segments(start, end, tariffs)
+    rows = (
+        hourly.filter(hour__gte=start, hour__lt=end)
+        .values(
+            "job_id",
+            "job__cluster__name",
+            "job__namespace",
+            "job__kind",
+            "job__name",
+            "job__parent_kind",
+            "job__parent_name",
+            # Hours are aligned, so the last hour of a stretch is an hour before its end.
+            segment=segment_of("hour", [seg_end - HOUR for _, seg_end in segments]),
         )
-        for row in rows:
-            job = jobs.setdefault(row["job_id"], job_entry(row))
-            add_priced(job, priced(row, seg_start, tariffs))
-            job["hours"] += row["hours"]
-            job["first_hour"] = min(job["first_hour"], row["first_hour"])
-            for field, value in row.items():
-                if field in job["sums"]:
-                    job["sums"][field] += value or 0.0
+        .annotate(hours=Count("hour"), first_hour=Min("hour"), **hourly_sums())
+        .order_by()
+    )
+    jobs: dict[int, dict] = {}
+    for row in rows:
+        job = jobs.setdefault(row["job_id"], job_entry(row))
+        add_priced(job, priced(row, segments[row["segment"]][0], tariffs))
+        job["hours"] += row["hours"]
+        job["first_hour"] = min(job["first_hour"], row["first_hour"])
+        for field, value in row.items():
+            if field in job["sums"]:
+                job["sums"][field] += value or 0.0
     for job in jobs.values():
         job.update(job_figures(job["sums"]))
     return list(jobs.values())
