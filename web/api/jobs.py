@@ -44,15 +44,15 @@ def job_list(user, params):
     jobs = jobs.filter(**{FILTERS[name]: params[name] for name in FILTERS if params.get(name)})
     if params.get("q"):
         jobs = jobs.filter(name__icontains=params["q"])
-    usage = access.visible_usage(user).filter(job=OuterRef("pk"))
-    if params.get("account"):
-        usage = usage.filter(account__name=params["account"])
-    if start is not None:
-        usage = usage.filter(hour__gte=start)
-    if end is not None:
-        usage = usage.filter(hour__lt=end)
-    if params.get("account") or start or end:
-        jobs = jobs.filter(Exists(usage))
+    lookups = {
+        "account__name": params.get("account") or None,
+        "hour__gte": start,
+        "hour__lt": end,
+    }
+    lookups = {lookup: value for lookup, value in lookups.items() if value is not None}
+    if lookups:
+        billed = access.visible_usage(user).filter(job=OuterRef("pk"), **lookups)
+        jobs = jobs.filter(Exists(billed))
     return jobs.order_by(ordering, "pk")
 
 
@@ -124,13 +124,15 @@ class JobDetail(JobItem):
 @extend_schema(
     operation_id="jobs_list",
     parameters=[
-        schema.text("cluster", "only jobs of this cluster"),
-        schema.text("namespace", "only jobs of this namespace"),
-        schema.text("kind", "only jobs of this kind (Job, Deployment, ...)"),
-        schema.text("account", "only jobs billed to this account (in the window, if given)"),
-        schema.text("q", "only jobs whose name contains this, ignoring case"),
-        schema.time("start", "only jobs with usage from this time"),
-        schema.time("end", "only jobs with usage before this time"),
+        schema.text_parameter("cluster", "only jobs of this cluster"),
+        schema.text_parameter("namespace", "only jobs of this namespace"),
+        schema.text_parameter("kind", "only jobs of this kind (Job, Deployment, ...)"),
+        schema.text_parameter(
+            "account", "only jobs billed to this account (in the window, if given)"
+        ),
+        schema.text_parameter("q", "only jobs whose name contains this, ignoring case"),
+        schema.time_parameter("start", "only jobs with usage from this time"),
+        schema.time_parameter("end", "only jobs with usage before this time"),
         OpenApiParameter("ordering", OpenApiTypes.STR, enum=ORDERINGS, default="name"),
         *schema.page_parameters(),
     ],

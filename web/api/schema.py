@@ -38,11 +38,11 @@ def page_parameters(maximum: int = MAX_PAGE_SIZE) -> list[OpenApiParameter]:
     ]
 
 
-def text(name: str, description: str) -> OpenApiParameter:
+def text_parameter(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.STR, description=description)
 
 
-def time(name: str, description: str) -> OpenApiParameter:
+def time_parameter(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(
         name, OpenApiTypes.DATETIME, description=f"{description}; ISO 8601 or unix seconds"
     )

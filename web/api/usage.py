@@ -140,8 +140,10 @@ USAGE_PAGE = schema.page_of(
 @extend_schema(
     operation_id="usage_list",
     parameters=[
-        schema.time("start", "window start (default: a day before end)"),
-        schema.time("end", "window end, excluded (default: the start of the current hour)"),
+        schema.time_parameter("start", "window start (default: a day before end)"),
+        schema.time_parameter(
+            "end", "window end, excluded (default: the start of the current hour)"
+        ),
         OpenApiParameter(
             "group_by",
             OpenApiTypes.STR,
@@ -150,10 +152,10 @@ USAGE_PAGE = schema.page_of(
             enum=list(GROUPS),
             description="groups, comma separated (default: job)",
         ),
-        schema.text("cluster", "only this cluster's usage"),
-        schema.text("account", "only usage billed to this account"),
-        schema.text("namespace", "only this namespace's usage"),
-        schema.text("job", "only jobs of this name"),
+        schema.text_parameter("cluster", "only this cluster's usage"),
+        schema.text_parameter("account", "only usage billed to this account"),
+        schema.text_parameter("namespace", "only this namespace's usage"),
+        schema.text_parameter("job", "only jobs of this name"),
         *schema.page_parameters(),
     ],
     responses={200: USAGE_PAGE, 400: schema.BAD_PARAM, 403: schema.REFUSED},
