@@ -1,9 +1,10 @@
 """Every page in a real browser (Debian's chromium), as each role sees it."""
 
 import csv
+import hashlib
 import io
 
-from billing.models import HourlyUsage, Statement
+from billing.models import ExportFile, HourlyUsage, Statement
 
 OCTOBER = "2026-10"
 
@@ -106,3 +107,29 @@ def test_a_wrong_password_is_refused_on_the_login_page(browse, site):
     assert browser.page.locator("[role=alert]").count() == 1
     assert browser.open("/") == 200
     assert browser.page.url.endswith("/login/?next=/")
+
+
+def test_finance_opens_a_statement_prints_it_and_downloads_the_export(browse, site):
+    browser = browse()
+    browser.login("fiona")
+    page = browser.page
+    assert browser.open(f"/statements/?period={OCTOBER}") == 200
+    browser.screenshot("statements")
+    statement = Statement.objects.get(account__name="lab-a", period__month__month=10)
+    page.click(f"a[href='/statements/{statement.pk}/']")
+    page.wait_for_load_state()
+    assert f"{statement.total_chf}" in page.locator("main").inner_text()
+    browser.screenshot("statement")
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    assert page.locator("main table").first.is_visible()
+    browser.screenshot("statement-print")
+    page.emulate_media(media="screen")
+    assert browser.open("/exports/") == 200
+    browser.screenshot("exports")
+    (batch_file,) = ExportFile.objects.all()
+    with page.expect_download() as download:
+        page.click(f"a[href='/exports/files/{batch_file.pk}']")
+    content = download.value.path().read_bytes()
+    assert hashlib.sha256(content).hexdigest() == batch_file.sha256
+    assert download.value.suggested_filename == batch_file.name
