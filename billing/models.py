@@ -151,7 +151,13 @@ class HourlyUsage(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "hour"], name="usage_job_hour")]
         # (account, hour): an account's usage over a range, for its pages and lab members.
-        indexes = [models.Index(fields=["hour"]), models.Index(fields=["account", "hour"])]
+        # (job, account): which accounts a job was billed to, and whether a lab may see a
+        # job, answered from the index alone (one probe per job and account).
+        indexes = [
+            models.Index(fields=["hour"]),
+            models.Index(fields=["account", "hour"]),
+            models.Index(fields=["job", "account"]),
+        ]
 
     def __str__(self):
         return f"{self.job} {self.hour:%Y-%m-%d %H:00}"
