@@ -1,0 +1,815 @@
+"""Benchmark of every page and API call against a year of usage in PostgreSQL (issue #9).
+
+    nice -n 10 .venv/bin/python bench/pages.py [--database-url URL] [--runs 30]
+        [--profile mix|full] [--reseed] [--only NAME,...] [--write-docs]
+
+Creates the database when it is missing (default postgres://postgres@127.0.0.1:5432/
+kubemon_bench), migrates it and seeds a year, 2026-01-01 to 2026-12-31, of hourly usage for
+2,000 jobs on 2 clusters, 80 namespaces and 40 accounts (plus "unassigned"):
+
+- `mix` (default): about 300 long-running services (Deployments, StatefulSets, DaemonSets
+  and their claims) running for most of the year, the rest batch Jobs of hours to weeks,
+  a third of them started by CronJobs; about 2.6 million job-hours.
+- `full`: every one of the 2,000 jobs in every hour of the year (17.5 million job-hours).
+
+with tariffs (CPU's price changes on 1 July), one user per role (finance, ops, a member of
+the largest lab), a collection run per cluster and day with every hour collected (a failed
+run and a few data gaps among them), January to October closed and exported as CSV, draft
+statements for November, and the daily roll-up; then ANALYZE. Seeding is skipped when the
+database already holds the requested profile (the table bench_seed says so); --reseed
+drops and rebuilds it.
+
+Then every page and API call that exists (by URL name; a name that does not reverse yet is
+printed "not built") is fetched in process with Django's test client, logged in as the role
+that uses it, with realistic parameters: 2 warm-ups, then --runs timed fetches. The table
+gives the median and the 95th percentile in milliseconds, the queries of one fetch and the
+status; a p95 of 200 ms or more is flagged SLOW. --write-docs puts the table in the "Pages
+and API" section of docs/benchmarks.md (the rest of the file is kept as it is).
+"""
+
+import argparse
+import math
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kubemon_bench"
+YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
+YEAR_END = datetime(2027, 1, 1, tzinfo=UTC)
+YEAR_HOURS = int((YEAR_END - YEAR_START).total_seconds() // 3600)
+JOBS = 2000
+SERVICES = 300
+CLUSTERS = ["rcp-prod", "rcp-gpu"]
+ACCOUNTS = 40
+NAMESPACES = 80
+UNMAPPED = 2  # namespaces that map to no account: their usage is "unassigned"
+CLOSED_MONTHS = 10  # January to October are closed and exported
+SEED = 9
+PASSWORD = "bench-only-password"
+USERS = {"fiona": "finance", "oscar": "ops", "lara": "lab"}
+SLOW_MS = 200
+DOCS = REPO / "docs" / "benchmarks.md"
+# Where the seed's export files are written and the pages read them (KUBEMON_EXPORT_DIR).
+EXPORT_DIR = Path(tempfile.gettempdir()) / "kubemon-bench-exports"
+SECTION = "## Pages and API"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--runs", type=int, default=30, help="timed fetches per call")
+    parser.add_argument("--profile", choices=["mix", "full"], default="mix")
+    parser.add_argument("--reseed", action="store_true", help="drop and seed the database again")
+    parser.add_argument("--seed-only", action="store_true", help="seed, then stop")
+    parser.add_argument("--only", default="", help="comma list of URL names to time")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs: must be 1 or more")
+    return args
+
+
+# The database -----------------------------------------------------------------------------
+
+
+def ensure_database(url: str, drop: bool) -> bool:
+    """Create the database when missing (dropping it first with `drop`); True if created."""
+    params = conninfo_to_dict(url)
+    name = params.get("dbname")
+    if not name:
+        raise SystemExit(f"--database-url: {url} names no database")
+    admin = make_conninfo(**{**params, "dbname": "postgres"})
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if drop:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+            return True
+    return False
+
+
+def setup_django(url: str):
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kubemon.settings"
+    os.environ["DATABASE_URL"] = url
+    os.environ["KUBEMON_EXPORT_DIR"] = str(EXPORT_DIR)
+    hosts = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+    os.environ["DJANGO_ALLOWED_HOSTS"] = hosts + ",testserver"
+    import django
+
+    django.setup()
+
+
+def seeded(profile: str) -> dict | None:
+    """The marker of a finished seed of `profile`, or None."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SELECT to_regclass('bench_seed')")
+        if c.fetchone()[0] is None:
+            return None
+        c.execute("SELECT jobs, hourly_rows, seconds FROM bench_seed WHERE profile = %s", [profile])
+        row = c.fetchone()
+    if row is None or row[0] != JOBS:
+        return None
+    return {"jobs": row[0], "hourly_rows": row[1], "seconds": row[2]}
+
+
+# Seeding ----------------------------------------------------------------------------------
+
+
+def zipf_weights(n: int, s: float = 1.0) -> list[float]:
+    return [1 / (i + 1) ** s for i in range(n)]
+
+
+def make_site(rng: random.Random):
+    """Clusters, accounts, namespace mappings, tariffs and users; return the namespaces."""
+    from django.contrib.auth.models import Group, User
+
+    from billing.models import Account, Cluster, NamespaceAccount, Tariff
+
+    clusters = [Cluster.objects.create(name=name) for name in CLUSTERS]
+    fields = ["bio", "chem", "phys", "math", "ee", "cs", "neuro", "climate", "mech", "arch"]
+    accounts = []
+    for i in range(ACCOUNTS):
+        name = f"{fields[i % len(fields)]}-lab-{i:02d}"
+        if i % 10 == 8:
+            receiver = {"internal_order": f"{500000 + i * 37}"}
+        elif i % 10 == 9:
+            receiver = {"wbs_element": f"10.{2000 + i}.01"}
+        else:
+            receiver = {"cost_center": f"{10400 + i * 13}"}
+        accounts.append(
+            Account.objects.create(name=name, description=f"Laboratory {i}", **receiver)
+        )
+    Account.objects.get_or_create(name=Account.UNASSIGNED)
+    namespaces = []  # (cluster, namespace, account or None)
+    for i in range(NAMESPACES):
+        cluster = clusters[0] if i < NAMESPACES * 5 // 8 else clusters[1]
+        account = accounts[i % ACCOUNTS] if i < NAMESPACES - UNMAPPED else None
+        suffix = ["prod", "dev", "ci", "batch"][i // ACCOUNTS % 4]
+        name = f"{account.name}-{suffix}" if account else f"scratch-{i}"
+        namespaces.append((cluster, name, account))
+        if account:
+            NamespaceAccount.objects.create(
+                cluster=cluster, namespace=name, account=account, valid_from=YEAR_START
+            )
+    tariffs = [
+        ("cpu", "core-hour", "0.05", "max", YEAR_START),
+        ("cpu", "core-hour", "0.045", "max", datetime(2026, 7, 1, tzinfo=UTC)),
+        ("memory", "GiB-hour", "0.005", "max", YEAR_START),
+        ("gpu", "GPU-hour", "1.20", "request", YEAR_START),
+        ("gpu_memory", "GiB-hour", "0.01", "usage", YEAR_START),
+        ("storage", "GiB-month", "0.03", "usage", YEAR_START),
+        ("network_rx", "GiB", "0", "usage", YEAR_START),
+        ("network_tx", "GiB", "0.02", "usage", YEAR_START),
+    ]
+    for resource, unit, price, policy, valid_from in tariffs:
+        Tariff.objects.create(
+            resource=resource,
+            unit=unit,
+            price_chf=Decimal(price),
+            policy=policy,
+            valid_from=valid_from,
+        )
+    for name, role in USERS.items():
+        user = User.objects.create_user(name, f"{name}@example.org", PASSWORD)
+        if role == "lab":
+            # The largest lab: namespaces are drawn with Zipf weights, the first ones most.
+            accounts[0].members.add(user)
+        else:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return namespaces
+
+
+def job_plan(rng: random.Random, namespaces, profile: str) -> list[dict]:
+    """What each job is and when it runs: 2,000 dicts, services first."""
+    weights = zipf_weights(len(namespaces), 0.8)
+    plan = []
+    cron_parents: dict[str, list[str]] = {}
+    used: set[str] = set()
+    for i in range(JOBS):
+        cluster, namespace, account = rng.choices(namespaces, weights)[0]
+        gpu_cluster = cluster.name == "rcp-gpu"
+        if i < SERVICES:
+            kind = rng.choices(
+                ["Deployment", "StatefulSet", "DaemonSet", "PersistentVolumeClaim"],
+                [60, 15, 5, 20],
+            )[0]
+            name = f"{rng.choice(['api', 'web', 'db', 'jupyter', 'redis', 'mlflow'])}-{i:04d}"
+            start = rng.randrange(0, 24 * 90) if rng.random() < 0.6 else 0
+            end = YEAR_HOURS - (rng.randrange(0, 24 * 60) if rng.random() < 0.4 else 0)
+            hours = end - start
+            cores = rng.choice([0.25, 0.5, 1, 2, 4])
+            gib = rng.choice([0.5, 1, 2, 4, 8, 16])
+            gpus = 1 if gpu_cluster and kind == "Deployment" and rng.random() < 0.2 else 0
+            storage = rng.choice([10, 50, 100, 500]) if kind == "PersistentVolumeClaim" else 0
+            if kind == "PersistentVolumeClaim":
+                cores = gib = 0
+            parent_kind = parent_name = ""
+            load = rng.uniform(0.1, 0.9)
+        else:
+            kind = "Job"
+            # Hours to weeks, log-uniform: most jobs are short, a few run for weeks.
+            hours = max(1, int(math.exp(rng.uniform(math.log(1), math.log(24 * 21)))))
+            start = rng.randrange(0, YEAR_HOURS - hours)
+            if rng.random() < 0.35:
+                parents = cron_parents.setdefault(namespace, [])
+                if not parents or (len(parents) < 3 and rng.random() < 0.3):
+                    parents.append(f"{rng.choice(['nightly', 'etl', 'backup', 'report'])}-{i}")
+                parent_kind, parent_name = "CronJob", rng.choice(parents)
+                while (name := f"{parent_name}-{29_000_000 + start * 60}") in used:
+                    start += 1  # one run of a CronJob per scheduled minute
+                hours = min(hours, 6)
+            else:
+                parent_kind = parent_name = ""
+                name = f"{rng.choice(['train', 'sim', 'align', 'render', 'eval'])}-{i:04d}"
+            cores = rng.choice([1, 2, 4, 8, 16, 32])
+            gib = rng.choice([2, 4, 8, 16, 32, 64, 128])
+            gpus = rng.choice([1, 1, 2, 4, 8]) if gpu_cluster and rng.random() < 0.7 else 0
+            storage = 0
+            load = rng.uniform(0.5, 1.1)
+        used.add(name)
+        if profile == "full":
+            start, hours = 0, YEAR_HOURS
+        plan.append(
+            {
+                "cluster": cluster,
+                "namespace": namespace,
+                "account": account,
+                "kind": kind,
+                "name": name,
+                "parent_kind": parent_kind,
+                "parent_name": parent_name,
+                "start": start,
+                "hours": hours,
+                "cores": cores,
+                "gib": gib,
+                "gpus": gpus,
+                "storage": storage,
+                "load": load,
+                "net": rng.choice([1e6, 1e7, 1e8, 1e9]),
+            }
+        )
+    return plan
+
+
+def make_jobs(plan: list[dict], unassigned_id: int) -> list[tuple]:
+    """Create the Job rows; return the rows of the seeding plan table."""
+    from billing.models import Job
+
+    hour = timedelta(hours=1)
+    jobs = Job.objects.bulk_create(
+        [
+            Job(
+                cluster=p["cluster"],
+                namespace=p["namespace"],
+                kind=p["kind"],
+                name=p["name"],
+                parent_kind=p["parent_kind"],
+                parent_name=p["parent_name"],
+                first_seen=YEAR_START + p["start"] * hour,
+                last_seen=YEAR_START + (p["start"] + p["hours"] - 1) * hour,
+            )
+            for p in plan
+        ],
+        batch_size=1000,
+    )
+    return [
+        (
+            job.pk,
+            p["account"].pk if p["account"] else unassigned_id,
+            YEAR_START + p["start"] * hour,
+            p["hours"],
+            p["cores"],
+            p["gib"],
+            p["gpus"],
+            p["storage"],
+            p["load"],
+            p["net"],
+        )
+        for job, p in zip(jobs, plan, strict=True)
+    ]
+
+
+# Each job-hour's quantities, from the plan row and two pseudo-random numbers in [0, 1) of
+# the job and hour (deterministic, so that a reseed gives the same rows); services follow
+# the day's rhythm. Usage above the request now and then makes the max policy matter.
+HOURLY_INSERT = """
+INSERT INTO billing_hourlyusage (
+    job_id, hour, account_id, cpu_core_seconds, cpu_request_core_seconds,
+    memory_byte_seconds, memory_request_byte_seconds, gpu_seconds, gpu_memory_mib_seconds,
+    storage_byte_seconds, network_rx_bytes, network_tx_bytes)
+SELECT p.job_id, h.hour, p.account_id,
+       p.cores * 3600 * LEAST(1.3, p.load * r.day * (0.6 + 0.8 * r.x)),
+       p.cores * 3600,
+       p.gib * 1073741824.0 * 3600 * (0.3 + 0.6 * r.y),
+       p.gib * 1073741824.0 * 3600,
+       p.gpus * 3600.0,
+       p.gpus * 40960.0 * 3600 * r.y,
+       p.storage * 1073741824.0 * 3600,
+       p.net * (0.2 + r.x) * r.day,
+       p.net * 0.3 * (0.2 + r.y)
+FROM bench_plan p
+CROSS JOIN LATERAL generate_series(
+    p.first_hour, p.first_hour + (p.hours - 1) * interval '1 hour', interval '1 hour'
+) AS h(hour)
+CROSS JOIN LATERAL (
+    SELECT ((p.job_id * 2654435761 + e.n * 40503) % 1000003) / 1000003.0 AS x,
+           ((p.job_id * 40503 + e.n * 2654435761) % 999983) / 999983.0 AS y,
+           0.75 + 0.25 * sin(2 * pi() * (e.n % 24) / 24.0) AS day
+    FROM (SELECT (extract(epoch FROM h.hour)::bigint / 3600) AS n) e
+) r
+"""
+
+# One successful run per cluster and day, every hour of the year collected by it.
+RUNS_INSERT = """
+INSERT INTO billing_collectionrun (
+    cluster, window_start, window_end, status, started_at, finished_at, hours_written,
+    queries, query_seconds, error)
+SELECT c.name, d.day, d.day + interval '1 day', 'succeeded',
+       d.day + interval '1 day 10 minutes', d.day + interval '1 day 11 minutes', 24,
+       259, 2.0, ''
+FROM billing_cluster c
+CROSS JOIN generate_series(%s::timestamptz, %s::timestamptz - interval '1 day',
+                           interval '1 day') AS d(day)
+"""
+HOURS_INSERT = """
+INSERT INTO billing_collectedhour (cluster_id, hour, run_id, collected_at, flagged, flag_reason)
+SELECT c.id, h.hour, r.id, r.finished_at, false, ''
+FROM billing_collectionrun r
+JOIN billing_cluster c ON c.name = r.cluster
+CROSS JOIN LATERAL generate_series(r.window_start, r.window_end - interval '1 hour',
+                                   interval '1 hour') AS h(hour)
+"""
+
+
+def seed_usage(rows: list[tuple]) -> int:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute(
+            "CREATE TEMP TABLE bench_plan (job_id bigint, account_id bigint, "
+            "first_hour timestamptz, hours int, cores float8, gib float8, gpus int, "
+            "storage float8, load float8, net float8)"
+        )
+        with c.copy("COPY bench_plan FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        c.execute(HOURLY_INSERT)
+        written = c.rowcount
+        c.execute("DROP TABLE bench_plan")
+    return written
+
+
+def seed_collection():
+    from django.db import connection
+
+    from billing.models import Cluster, CollectionRun, DataGap
+
+    with connection.cursor() as c:
+        c.execute(RUNS_INSERT, [YEAR_START, YEAR_END])
+        c.execute(HOURS_INSERT)
+    cluster = Cluster.objects.get(name=CLUSTERS[0])
+    failed = datetime(2026, 11, 20, 3, tzinfo=UTC)
+    CollectionRun.objects.create(
+        cluster=cluster.name,
+        window_start=failed,
+        window_end=failed + timedelta(hours=1),
+        status=CollectionRun.Status.FAILED,
+        started_at=failed + timedelta(hours=1),
+        finished_at=failed + timedelta(hours=1, seconds=30),
+        error="Prometheus did not answer within 30 s",
+    )
+    run = CollectionRun.objects.filter(cluster=cluster.name).first()
+    for day, minutes, bridged in [(40, 12, True), (150, 20, True), (300, 95, False)]:
+        start = YEAR_START + timedelta(days=day, hours=7)
+        DataGap.objects.create(
+            cluster=cluster,
+            run=run,
+            exporter="kube-state-metrics",
+            start=start,
+            end=start + timedelta(minutes=minutes),
+            bridged=bridged,
+        )
+
+
+def close_and_export(export_dir: Path):
+    from billing.models import Period
+    from billing.periods import close_period
+    from billing.sifac.batches import export
+    from billing.statements import refresh_statements
+
+    now = YEAR_END
+    for m in range(1, CLOSED_MONTHS + 1):
+        period, _ = close_period(date(2026, m, 1), force=False, now=now)
+        export(period, "csv", export_dir, new_batch=False, allow_unassigned=True, now=now)
+        print(f"  closed and exported 2026-{m:02d}", flush=True)
+    draft, _ = Period.objects.get_or_create(month=date(2026, CLOSED_MONTHS + 1, 1))
+    refresh_statements(draft, now)
+
+
+def ensure_export_files():
+    """Write the export files again where they are missing (a new /tmp): same bytes."""
+    from billing.models import ExportBatch
+    from billing.sifac.batches import export
+
+    for batch in ExportBatch.objects.select_related("period").prefetch_related("files"):
+        if all((EXPORT_DIR / f.name).exists() for f in batch.files.all()):
+            continue
+        export(batch.period, batch.format, EXPORT_DIR, False, True, batch.created_at)
+
+
+def seed(profile: str) -> dict:
+    from django.db import connection
+
+    from billing import rollup
+    from billing.models import Account, DailyUsage
+
+    rng = random.Random(SEED)
+    t0 = time.monotonic()
+    steps = []
+
+    def step(what: str, since: float):
+        seconds = time.monotonic() - since
+        steps.append((what, seconds))
+        print(f"  {what}: {seconds:.1f} s", flush=True)
+        return time.monotonic()
+
+    t = time.monotonic()
+    namespaces = make_site(rng)
+    plan = job_plan(rng, namespaces, profile)
+    unassigned = Account.objects.get(name=Account.UNASSIGNED)
+    rows = make_jobs(plan, unassigned.pk)
+    t = step("accounts, tariffs, users, jobs", t)
+    hourly = seed_usage(rows)
+    t = step(f"{hourly:,} hourly usage rows", t)
+    seed_collection()
+    t = step("collection runs and collected hours", t)
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+    t = step("ANALYZE", t)
+    daily = rollup.refresh_range(YEAR_START.date(), YEAR_END.date())
+    assert daily == DailyUsage.objects.count()
+    t = step(f"{daily:,} daily roll-up rows (billing.rollup.refresh_range)", t)
+    close_and_export(EXPORT_DIR)
+    t = step(f"{CLOSED_MONTHS} months closed and exported to {EXPORT_DIR}, drafts", t)
+    with connection.cursor() as c:
+        c.execute("VACUUM ANALYZE")
+    t = step("VACUUM ANALYZE", t)
+    seconds = time.monotonic() - t0
+    with connection.cursor() as c:
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS bench_seed (profile text PRIMARY KEY, jobs int, "
+            "hourly_rows bigint, seconds float8, seeded_at timestamptz)"
+        )
+        c.execute(
+            "INSERT INTO bench_seed VALUES (%s, %s, %s, %s, now())",
+            [profile, JOBS, hourly, seconds],
+        )
+    return {"jobs": JOBS, "hourly_rows": hourly, "seconds": seconds}
+
+
+def counts() -> dict[str, int]:
+    from django.db import connection
+
+    tables = {
+        "jobs": "billing_job",
+        "hourly usage": "billing_hourlyusage",
+        "daily roll-up": "billing_dailyusage",
+        "accounts": "billing_account",
+        "statements": "billing_statement",
+        "statement jobs": "billing_statementjob",
+        "collected hours": "billing_collectedhour",
+        "export files": "billing_exportfile",
+    }
+    out = {}
+    with connection.cursor() as c:
+        for label, table in tables.items():
+            c.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (fixed names)
+            out[label] = c.fetchone()[0]
+        c.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        out["size"] = c.fetchone()[0]
+    return out
+
+
+# Timing -----------------------------------------------------------------------------------
+
+
+class Target:
+    """What the pages are opened with: the big account, its user, a long job, a statement."""
+
+    def __init__(self):
+        from django.contrib.auth.models import User
+        from django.db.models import Count, Sum
+
+        from billing.models import DailyUsage, ExportFile, HourlyUsage, Job, Statement
+
+        self.users = {role: User.objects.get(username=name) for name, role in USERS.items()}
+        lab_account = self.users["lab"].accounts.get()
+        self.lab_account = lab_account
+        # The account with the most usage, by the roll-up.
+        big = (
+            DailyUsage.objects.values("account_id")
+            .annotate(cpu=Sum("cpu_request_core_seconds"))
+            .order_by("-cpu")
+            .first()
+        )
+        self.big_account_id = big["account_id"]
+        longest = (
+            HourlyUsage.objects.filter(account=lab_account)
+            .values("job_id")
+            .annotate(n=Count("id"))
+            .order_by("-n")
+            .first()
+        )
+        self.long_job = Job.objects.get(pk=longest["job_id"])
+        self.cron_job = (
+            Job.objects.filter(parent_kind="CronJob", usage__account=lab_account)
+            .order_by("-pk")
+            .first()
+        )
+        self.lab_namespace = (
+            DailyUsage.objects.filter(account=lab_account).values_list("namespace", flat=True)
+        ).first()
+        self.month = f"2026-{CLOSED_MONTHS:02d}"
+        statements = Statement.objects.filter(period__month=date(2026, CLOSED_MONTHS, 1))
+        self.statement = statements.order_by("-total_chf").first()
+        self.lab_statement = statements.filter(account=lab_account).first()
+        self.export_file = ExportFile.objects.order_by("-pk").first()
+        ensure_export_files()
+
+
+def cases(t: Target) -> list[tuple]:
+    """(URL name, kwargs, query string, role, note) of every call timed."""
+    year = "start=2026-01-01T00:00:00Z&end=2027-01-01T00:00:00Z"
+    month = f"start={t.month}-01T00:00:00Z&end=2026-11-01T00:00:00Z"
+    period = f"period={t.month}"
+    big, lab, service = t.big_account_id, t.lab_account.pk, t.long_job
+    return [
+        ("login", {}, "", None, "login form"),
+        ("overview", {}, "", "finance", "30 days"),
+        ("overview", {}, "days=365", "finance", "a year"),
+        ("overview", {}, "", "ops", "30 days"),
+        ("overview", {}, "", "lab", "30 days"),
+        ("accounts", {}, "", "finance", "every account, this month"),
+        ("accounts", {}, "", "lab", ""),
+        ("account", {"pk": big}, "", "finance", "largest account, this month"),
+        ("account", {"pk": big}, period, "finance", "largest account, a closed month"),
+        ("account", {"pk": lab}, f"{period}&sort=-cpu_hours&page=2", "lab", "page 2, by CPU"),
+        ("account", {"pk": lab}, f"{period}&q=train&sort=name", "lab", "name search"),
+        ("account", {"pk": lab}, f"{period}&namespace={t.lab_namespace}", "lab", "a namespace"),
+        ("account-jobs-csv", {"pk": lab}, period, "lab", "a month"),
+        ("account-jobs-csv", {"pk": big}, "", "finance", "largest account, this month"),
+        ("job", {"pk": service.pk}, "", "lab", f"a {service.kind} of the whole year"),
+        ("job", {"pk": service.pk}, period, "finance", "same, a closed month"),
+        ("job", {"pk": t.cron_job.pk}, "", "lab", "a CronJob's Job"),
+        ("statements", {}, period, "finance", "a closed month"),
+        ("statements", {}, period, "lab", "a closed month"),
+        ("statements", {}, "", "finance", "this month: drafts recomputed"),
+        ("statement", {"pk": t.statement.pk}, "", "finance", "largest statement"),
+        ("statement", {"pk": t.lab_statement.pk}, "", "lab", "own statement"),
+        ("exports", {}, "", "finance", ""),
+        ("export-file", {"pk": t.export_file.pk}, "", "finance", "CSV download"),
+        ("api-usage", {}, "", "finance", "default: the last day per job"),
+        ("api-usage", {}, f"{month}&group_by=account", "finance", "a month per account"),
+        ("api-usage", {}, f"{year}&group_by=account,day", "finance", "a year per account, day"),
+        ("api-usage", {}, f"{year}&group_by=namespace", "lab", "a year per namespace"),
+        ("api-usage", {}, f"{month}&group_by=job", "lab", "a month per job"),
+        ("api-usage", {}, f"{month}&group_by=job,hour&page=2", "finance", "job-hours, page 2"),
+        ("api-jobs", {}, "", "finance", "first page"),
+        ("api-jobs", {}, "page=2&ordering=-last_seen", "finance", "page 2, latest first"),
+        ("api-jobs", {}, "", "lab", "first page"),
+        ("api-jobs", {}, "q=train&ordering=-first_seen", "lab", "name search"),
+        ("api-jobs", {}, month, "lab", "billed in a month"),
+        ("api-job", {"pk": service.pk}, "", "lab", f"a {service.kind} of the whole year"),
+        ("api-statements", {}, period, "finance", "a closed month"),
+        ("api-statements", {}, period, "lab", "a closed month"),
+        ("api-statement", {"pk": t.statement.pk}, "", "finance", "largest statement"),
+        ("api-exports", {}, "", "finance", ""),
+        ("api-schema", {}, "", "finance", "OpenAPI"),
+        ("live", {}, "", "ops", ""),
+        ("metric-list", {}, "", "ops", ""),
+        ("metric-values", {"name": "cpu/usage_rate"}, "", "ops", ""),
+    ]
+
+
+NEEDS_PROMETHEUS = {"live", "metric-list", "metric-values"}
+
+
+def body_of(response) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile, linear between the nearest ranks."""
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def time_calls(t: Target, runs: int, only: set[str]) -> list[dict]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import NoReverseMatch, reverse
+
+    clients = {None: Client()}
+    for role, user in t.users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    results = []
+    for name, kwargs, query, role, note in cases(t):
+        if only and name not in only:
+            continue
+        row = {"name": name, "role": role or "anonymous", "note": note}
+        try:
+            url = reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            results.append({**row, "url": name, "status": "not built"})
+            print(f"{name:18} not built", flush=True)
+            continue
+        if query:
+            url += "?" + query
+        row["url"] = url
+        if name in NEEDS_PROMETHEUS:
+            results.append({**row, "status": "skipped: needs Prometheus"})
+            continue
+        client = clients[role]
+        for _ in range(2):
+            body_of(client.get(url))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+            size = len(body_of(response))
+        # Read now: the next request's request_started signal empties the query log.
+        query_count = len(queries.captured_queries)
+        timings = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            body_of(client.get(url))
+            timings.append((time.perf_counter() - start) * 1000)
+        row.update(
+            status=response.status_code,
+            bytes=size,
+            queries=query_count,
+            median=statistics.median(timings),
+            p95=percentile(timings, 95),
+        )
+        results.append(row)
+        flag = "SLOW" if row["p95"] >= SLOW_MS else ""
+        print(
+            f"{name:18} {row['role']:9} {row['median']:8.1f} {row['p95']:8.1f} "
+            f"{row['queries']:4} {row['status']} {flag} {url}",
+            flush=True,
+        )
+    return results
+
+
+def unlisted_names(t: Target) -> list[str]:
+    """URL names of the project that the benchmark has no case for (to add)."""
+    from django.urls import get_resolver
+
+    known = {c[0] for c in cases(t)} | {"healthz", "logout", "set_language", "api-docs"}
+    names = set()
+
+    def walk(resolver, namespace=""):
+        for p in resolver.url_patterns:
+            if hasattr(p, "url_patterns"):
+                if p.namespace in ("admin",):
+                    continue
+                walk(p, p.namespace or namespace)
+            elif p.name and not namespace:
+                names.add(p.name)
+
+    walk(get_resolver())
+    return sorted(names - known)
+
+
+def table(results: list[dict]) -> list[str]:
+    lines = [
+        "| call | role | median ms | p95 ms | queries | status |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        what = f"`{r['url']}`" + (f" ({r['note']})" if r["note"] else "")
+        if "median" not in r:
+            lines.append(f"| {what} | {r['role']} | | | | {r['status']} |")
+            continue
+        p95 = f"{r['p95']:.1f}" + (" **SLOW**" if r["p95"] >= SLOW_MS else "")
+        lines.append(
+            f"| {what} | {r['role']} | {r['median']:.1f} | {p95} | {r['queries']} | {r['status']} |"
+        )
+    return lines
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+
+
+def write_docs(args, results, sizes, seed_info):
+    from django.db import connection
+
+    pg = connection.cursor().connection.info.server_version
+    header = (
+        f"{sizes['hourly usage']:,} HourlyUsage rows ({args.profile} profile: "
+        f"{sizes['jobs']:,} jobs over 2026, {SERVICES} services running most of the year, "
+        "the rest batch jobs of hours to weeks), "
+        f"{sizes['daily roll-up']:,} DailyUsage rows, {sizes['statements']:,} statements "
+        f"({sizes['statement jobs']:,} per-job details), database {sizes['size']}"
+    )
+    slow = [r for r in results if r.get("p95", 0) >= SLOW_MS]
+    section = [
+        SECTION,
+        "",
+        f"`nice -n 10 .venv/bin/python bench/pages.py --runs {args.runs}"
+        + (f" --profile {args.profile}" if args.profile != "mix" else "")
+        + "` — every page and API call in process (Django's test client, logged in as the "
+        f"role that uses it), against PostgreSQL {pg // 10000}.{pg % 10000} on the same "
+        f"shared machine ({machine()}): 2 warm-ups, then {args.runs} timed fetches each; "
+        "queries are those of one fetch. Seeding took "
+        f"{seed_info['seconds'] / 60:.1f} min (skipped when the database already holds it).",
+        "",
+        header + ":",
+        "",
+        *table(results),
+        "",
+        f"p95 of {SLOW_MS} ms or more: "
+        + (", ".join(f"`{r['url']}` ({r['role']})" for r in slow) if slow else "none")
+        + ".",
+        "",
+    ]
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    lines = text.split("\n")
+    if SECTION in lines:
+        start = lines.index(SECTION)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        lines[start:end] = section
+    else:
+        while lines and not lines[-1]:
+            lines.pop()
+        lines += ["", *section]
+    DOCS.write_text("\n".join(lines).rstrip("\n") + "\n")
+    print(f"wrote the {SECTION!r} section of {DOCS}")
+
+
+def main():
+    args = parse_args()
+    created = ensure_database(args.database_url, drop=args.reseed)
+    setup_django(args.database_url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    info = None if created else seeded(args.profile)
+    if info is None:
+        if not created:
+            # Whatever is there is not the requested seed: start from an empty database.
+            from django.db import connections
+
+            connections.close_all()
+            ensure_database(args.database_url, drop=True)
+            call_command("migrate", verbosity=0)
+        print(f"seeding the {args.profile} profile into {args.database_url}", flush=True)
+        info = seed(args.profile)
+        print(f"seeded in {info['seconds']:.0f} s", flush=True)
+    else:
+        print(f"database already seeded ({info['hourly_rows']:,} hourly rows)", flush=True)
+    sizes = counts()
+    print(", ".join(f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in sizes.items()))
+    if args.seed_only:
+        return
+    t = Target()
+    extra = unlisted_names(t)
+    if extra:
+        print("URL names without a case here (add them): " + ", ".join(extra))
+    only = {n for n in args.only.split(",") if n}
+    print(f"{'name':18} {'role':9} {'median':>8} {'p95':>8} {'qs':>4} status url")
+    results = time_calls(t, args.runs, only)
+    print()
+    print("\n".join(table(results)))
+    if args.write_docs:
+        write_docs(args, results, sizes, info)
+
+
+if __name__ == "__main__":
+    main()
