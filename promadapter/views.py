@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -37,6 +37,7 @@ from promadapter.params import (
     parse_metric_query,
 )
 from promadapter.promql import Regex, cluster_matchers, matchers_text, regex_escape
+from web import access
 
 UNAVAILABLE_REASON = (
     "Prometheus holds no series for this metric{where}: the container runtime does not expose "
@@ -149,12 +150,15 @@ def availability(client: PrometheusClient, cluster: str | None) -> dict[str, boo
     return {m.name: m.record in present for m in METRICS if m.optional}
 
 
-class OpsOnly(IsAdminUser):
-    """Metric values span every namespace, so only staff (ops) may read them.
+class OpsOnly(BasePermission):
+    """Metric values span every namespace, so only ops and finance (web/access.py) read them.
 
     Labs see their own usage through the usage API, scoped to their accounts; no lab may
     read another lab's pods here.
     """
+
+    def has_permission(self, request, view):
+        return access.sees_every_account(request.user)
 
 
 class MetricList(APIView):

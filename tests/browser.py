@@ -51,9 +51,7 @@ class Browser:
     """One browser context (a language, a download folder) on the live server."""
 
     def __init__(self, chromium, base_url: str, locale: str):
-        self.context = chromium.new_context(
-            base_url=base_url, locale=locale, accept_downloads=True
-        )
+        self.context = chromium.new_context(base_url=base_url, locale=locale, accept_downloads=True)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []

@@ -141,3 +141,10 @@ def test_a_wrong_token_is_refused(db, site):
 @pytest.mark.parametrize("role", ["member", "anonymous"])
 def test_metrics_are_refused_to_lab_members_and_anonymous_clients(db, site, url, role):
     assert get(ROLES[role], url).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("role", ["finance", "ops"])
+def test_metrics_are_open_to_ops_and_finance(db, site, role, prometheus_settings):
+    answer = get(ROLES[role], "/api/v1/metrics")
+    assert answer.status_code == 200
+    assert "cpu/usage_rate" in {m["name"] for m in answer.json()["metrics"]}

@@ -64,9 +64,7 @@ def october_jobs(site, namespace) -> dict[str, float]:
     return {name: seconds / 3600 for name, seconds in totals.items()}
 
 
-def test_the_browser_language_chooses_french_and_the_switch_goes_back_to_english(
-    browse, site
-):
+def test_the_browser_language_chooses_french_and_the_switch_goes_back_to_english(browse, site):
     browser = browse(locale="fr-CH")
     browser.login("fiona")
     page = browser.page

@@ -113,8 +113,13 @@ def test_jobs_are_paged(client, site, monkeypatch):
 
 @pytest.mark.parametrize(
     "query, field",
-    [("period=2026-13", "period"), ("period=oct", "period"), ("sort=price", "sort"),
-     ("namespace=physics", "namespace"), ("kind=Cron", "kind")],
+    [
+        ("period=2026-13", "period"),
+        ("period=oct", "period"),
+        ("sort=price", "sort"),
+        ("namespace=physics", "namespace"),
+        ("kind=Cron", "kind"),
+    ],
 )
 def test_a_bad_filter_is_a_400_naming_the_field(client, site, query, field):
     client = logged_in(client, "alice")
