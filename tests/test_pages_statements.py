@@ -7,7 +7,7 @@ Statement rows, lines and per-job detail against the StatementLine and Statement
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.urls import reverse
@@ -196,6 +196,8 @@ def test_a_statement_shows_its_header_lines_per_job_detail_and_total(client, sit
     for detail in details:
         assert reverse("job", args=[detail.job_id]) in text
         assert f">{detail.job.name}</a>" in text
+        shown = detail.quantity.quantize(Decimal("0.001"), ROUND_HALF_UP)
+        assert f'<td class="num">{shown:,}</td>\n      <td class="num">{detail.hours}</td>' in text
     assert "bio-lab" in text and "bio-ci" in text
 
 

@@ -137,7 +137,11 @@ def chart_of(metric: Metric, matrix: list[dict], clusters: int, title: str) -> d
     """The chart of the series drawn, labelled in local HH:MM; gaps stay gaps (null)."""
     series = {}
     for s in series_out(metric, matrix, None):
-        name = series_name(s["labels"], metric, clusters)
+        name = base = series_name(s["labels"], metric, clusters)
+        n = 1
+        while name in series:  # series that differ only by labels the name leaves out
+            n += 1
+            name = f"{base} ({n})"
         series[name] = {datetime.fromisoformat(t): v for t, v in s["points"]}
     times = sorted({t for points in series.values() for t in points})
     labels = [timezone.localtime(t).strftime("%H:%M") for t in times]
@@ -202,12 +206,7 @@ def live(request):
     """The form, then the chart and the table of the metric asked for."""
     access.require_ops(request.user)
     form = LiveForm(request.GET or None)
-    context = {
-        "form": form,
-        "metrics": [BY_NAME[m] for m in LIVE_METRICS],
-        "max_rows": MAX_ROWS,
-        "chart_series": CHART_SERIES,
-    }
+    context = {"form": form}
     if request.GET and not form.is_valid():
         return render(request, "web/live.html", context, status=400)
     data = form.cleaned_data if request.GET else {}
@@ -221,7 +220,6 @@ def live(request):
         query = query_of(metric, data, now)
     except ParamError as e:
         form.add_error(e.param if e.param in form.fields else None, e.reason)
-        context["bad_param"] = e.param
         return render(request, "web/live.html", context, status=400)
     context.update(metric=metric, query=query)
     try:
@@ -247,6 +245,5 @@ def live(request):
         rows=rows,
         columns=[field_label(form, c) if c in form.fields else _("Container") for c in columns],
         chart=chart_of(metric, matrix, clusters, title) if rows else None,
-        drawn=min(len(every), CHART_SERIES),
     )
     return render(request, "web/live.html", context)

@@ -7,7 +7,7 @@ statements API does; a closed period's statements are shown as they were frozen.
 """
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -37,6 +37,7 @@ RESOURCE_NAMES = {
     "network_rx": gettext_lazy("Network received"),
     "network_tx": gettext_lazy("Network sent"),
 }
+SHOWN_STEP = Decimal("0.001")
 # Months the pages accept: parse_month takes any four-digit year, month_bounds needs a next one.
 FIRST_YEAR, LAST_YEAR = 2000, 9998
 
@@ -163,6 +164,10 @@ def statement(request, pk: int):
         )
     )
     for line in lines:
+        line.job_rows = list(line.jobs.all())
+        for detail in line.job_rows:
+            # Rounded half-up here: the amount filter cuts decimals off rather than rounding.
+            detail.quantity_shown = detail.quantity.quantize(SHOWN_STEP, ROUND_HALF_UP)
         line.resource_name = resource_name(line.resource)
         line.kind_name = (
             _("Adjustment") if line.kind == StatementLine.Kind.ADJUSTMENT else _("Usage")
