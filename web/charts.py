@@ -14,12 +14,13 @@ def chart(
 ) -> dict:
     """A chart of one or more series over the same labels; empty series are left out.
 
-    Values are floats rounded for drawing: the exact figures are in the page's tables.
+    Values are floats rounded for drawing (the exact figures are in the page's tables);
+    None is a gap, drawn as one.
     """
     datasets = [
-        {"label": name, "data": [round(float(v), 4) for v in values]}
+        {"label": name, "data": [None if v is None else round(float(v), 4) for v in values]}
         for name, values in series.items()
-        if any(values)
+        if any(v for v in values if v is not None)
     ]
     return {
         "id": chart_id,

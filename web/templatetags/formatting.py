@@ -4,7 +4,7 @@ Numbers are grouped in thousands whatever USE_THOUSAND_SEPARATOR says (kept off 
 in pages and URLs are never grouped): 1,234.50 in English, 1'234.50 in Swiss French.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils.formats import number_format
@@ -12,12 +12,17 @@ from django.utils.formats import number_format
 register = template.Library()
 
 
+def rounded(value, places: int) -> Decimal:
+    """Round half-up first: Django's number_format cuts extra decimals off instead."""
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 @register.filter
 def chf(value) -> str:
     """An amount in CHF with two decimals: 1'234.50."""
     if value is None or value == "":
         return ""
-    return number_format(Decimal(value), decimal_pos=2, force_grouping=True)
+    return number_format(rounded(value, 2), decimal_pos=2, force_grouping=True)
 
 
 @register.filter
@@ -25,14 +30,15 @@ def amount(value, decimals=2) -> str:
     """A quantity with `decimals` decimals, grouped in thousands."""
     if value is None or value == "":
         return ""
-    return number_format(value, decimal_pos=int(decimals), force_grouping=True)
+    places = int(decimals)
+    return number_format(rounded(value, places), decimal_pos=places, force_grouping=True)
 
 
 @register.filter
 def percent(value) -> str:
     if value is None:
         return "–"
-    return number_format(value * 100, decimal_pos=0) + " %"
+    return number_format(rounded(value * 100, 0), decimal_pos=0) + " %"
 
 
 @register.filter
