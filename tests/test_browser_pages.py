@@ -3,6 +3,8 @@
 import csv
 import hashlib
 import io
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from billing.models import ExportFile, HourlyUsage, Statement
 
@@ -131,3 +133,27 @@ def test_finance_opens_a_statement_prints_it_and_downloads_the_export(browse, si
     content = download.value.path().read_bytes()
     assert hashlib.sha256(content).hexdigest() == batch_file.sha256
     assert download.value.suggested_filename == batch_file.name
+
+
+def test_ops_watch_live_metrics_with_a_filter_and_see_no_statements(
+    browse, site, prometheus_settings, history_window
+):
+    browser = browse()
+    browser.login("oscar")
+    page = browser.page
+    end = (history_window[1] - timedelta(hours=1)).isoformat()
+    query = urlencode({"metric": "cpu/usage_rate", "range": "1h", "end": end})
+    assert browser.open(f"/live/?{query}") == 200
+    assert browser.charts_drawn()["live-chart"] > 0
+    every = page.locator("table.live-values tbody tr").count()
+    browser.screenshot("live")
+    headers = page.locator("table.live-values thead th").all_inner_texts()
+    first_row = page.locator("table.live-values tbody tr").first.locator("td")
+    namespace = first_row.nth(headers.index("Namespace")).inner_text()
+    page.fill("#id_namespace", namespace)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    assert browser.charts_drawn()["live-chart"] > 0
+    assert 0 < page.locator("table.live-values tbody tr").count() < every
+    assert browser.open("/statements/") == 403
+    assert browser.open("/exports/") == 403
