@@ -59,7 +59,7 @@ DEFAULT_RANGE = "1h"
 # Series drawn in the chart (the largest latest values); the table lists every series.
 CHART_SERIES = 10
 # The table lists at most this many series, the largest; filters find the others.
-MAX_ROWS = 1000
+MAX_ROWS = 200
 FILTERS = ("cluster", "namespace", "pod", "node")
 
 
