@@ -42,16 +42,18 @@ def billed_field(resource: str, policy: str) -> str:
     return RESOURCES[resource].usage_field
 
 
-def cost_at(row: dict, at: datetime, tariffs: Tariffs) -> dict[str, Decimal]:
-    """The cost of summed usage `row` at the tariffs in force at `at`, per resource (CHF)."""
-    costs = {}
+def billed_quantities(row: dict, at: datetime, tariffs: Tariffs):
+    """Yield (resource, tariff, quantity in its unit) that the tariffs at `at` bill of `row`."""
     for resource in RESOURCES:
         tariff = tariffs.at(resource, at)
-        if tariff is None:
-            continue
-        total = row.get(billed_field(resource, tariff.policy)) or 0.0
-        costs[resource] = to_unit(resource, total, at) * tariff.price_chf
-    return costs
+        if tariff is not None:
+            total = row.get(billed_field(resource, tariff.policy)) or 0.0
+            yield resource, tariff, to_unit(resource, total, at)
+
+
+def cost_at(row: dict, at: datetime, tariffs: Tariffs) -> dict[str, Decimal]:
+    """The cost of summed usage `row` at the tariffs in force at `at`, per resource (CHF)."""
+    return {r: q * t.price_chf for r, t, q in billed_quantities(row, at, tariffs)}
 
 
 def priced(row: dict, at: datetime, tariffs: Tariffs) -> dict[str, tuple[Decimal, Decimal]]:
@@ -61,13 +63,9 @@ def priced(row: dict, at: datetime, tariffs: Tariffs) -> dict[str, tuple[Decimal
     account's month priced this way equals its statement when no tariff starts mid-day.
     """
     lines = {}
-    for resource in RESOURCES:
-        tariff = tariffs.at(resource, at)
-        if tariff is None:
-            continue
-        total = row.get(billed_field(resource, tariff.policy)) or 0.0
-        quantity = round_quantity(to_unit(resource, total, at))
-        lines[resource] = (quantity, amount(quantity, tariff.price_chf))
+    for resource, tariff, quantity in billed_quantities(row, at, tariffs):
+        rounded = round_quantity(quantity)
+        lines[resource] = (rounded, amount(rounded, tariff.price_chf))
     return lines
 
 

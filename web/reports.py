@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Case, Count, IntegerField, Min, Value, When
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.costs import daily_sums, day_cost, hourly_sums, priced, tariff_segments
 from billing.models import Tariff
 from billing.pricing import RESOURCES, Tariffs
+from web import charts
 
 ZERO = Decimal(0)
 HOUR = timedelta(hours=1)
@@ -51,6 +53,21 @@ def cost_per_day(daily, first: date, last: date, tariffs: Tariffs) -> dict[str, 
         for resource in RESOURCES:
             series[resource].append(costs.get(resource, Decimal(0)))
     return series
+
+
+def cost_chart(chart_id: str, title: str, daily, first: date, last: date, tariffs) -> dict:
+    """A stacked bar chart of the estimated cost per UTC day and resource."""
+    series = cost_per_day(daily, first, last, tariffs)
+    return charts.chart(
+        chart_id,
+        title,
+        [d.isoformat() for d in days(first, last)],
+        {str(RESOURCE_NAMES[r]): v for r, v in series.items()},
+        kind="bar",
+        stacked=True,
+        x_title=gettext("UTC day"),
+        y_title="CHF",
+    )
 
 
 def day_segments(first: date, last: date, tariffs: Tariffs) -> list[tuple[date, date]]:

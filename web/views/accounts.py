@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from billing.models import DailyUsage, HourlyUsage, Job
 from billing.periods import month_bounds
 from billing.pricing import RESOURCES, to_unit
-from web import access, charts, dates, reports
+from web import access, dates, reports
 from web.forms import JobFilter
 
 JOBS_PER_PAGE = 50
@@ -89,7 +89,6 @@ def account(request, pk: int):
     first, last = dates.month_days(month, now)
     tariffs = reports.all_tariffs()
     daily = DailyUsage.objects.filter(account=account)
-    series = reports.cost_per_day(daily, first, last, tariffs)
     totals = reports.costs_by(daily, ["account_id"], first, last, tariffs)
     jobs = filtered_jobs(account, form, month, tariffs)
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
@@ -101,15 +100,13 @@ def account(request, pk: int):
         "next": (month_bounds(month)[1]).date() if month < dates.current_month(now) else None,
         "resources": resource_lines(totals[0] if totals else {}, month),
         "total": totals[0]["cost"] if totals else reports.ZERO,
-        "chart": charts.chart(
+        "chart": reports.cost_chart(
             "account-cost",
             _("Estimated cost per day and resource (CHF)"),
-            [d.isoformat() for d in reports.days(first, last)],
-            {str(reports.RESOURCE_NAMES[r]): v for r, v in series.items()},
-            kind="bar",
-            stacked=True,
-            x_title=_("UTC day"),
-            y_title="CHF",
+            daily,
+            first,
+            last,
+            tariffs,
         ),
         "page": page,
         "job_count": len(jobs),

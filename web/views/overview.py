@@ -31,7 +31,6 @@ def overview(request):
     first, last = dates.recent_days(now, span)
     tariffs = reports.all_tariffs()
     daily = DailyUsage.objects.filter(account__in=access.visible_accounts(request.user))
-    series = reports.cost_per_day(daily, first, last, tariffs)
     accounts = reports.costs_by(daily, ["account_id", "account__name"], first, last, tariffs)
     namespaces = reports.costs_by(
         daily, ["cluster__name", "namespace", "account__name"], first, last, tariffs
@@ -44,15 +43,8 @@ def overview(request):
         "total": sum((a["cost"] for a in accounts), reports.ZERO),
         "accounts": with_unassigned(accounts, request.user)[:15],
         "namespaces": namespaces[:15],
-        "cost_chart": charts.chart(
-            "cost-per-day",
-            _("Estimated cost per day (CHF)"),
-            [d.isoformat() for d in reports.days(first, last)],
-            {str(reports.RESOURCE_NAMES[r]): v for r, v in series.items()},
-            kind="bar",
-            stacked=True,
-            x_title=_("UTC day"),
-            y_title="CHF",
+        "cost_chart": reports.cost_chart(
+            "cost-per-day", _("Estimated cost per day (CHF)"), daily, first, last, tariffs
         ),
         "account_chart": account_chart(accounts[:8]),
     }
