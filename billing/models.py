@@ -289,6 +289,8 @@ class Tariff(models.Model):
     valid_from = models.DateTimeField()
     # SAP activity type (ACTTYPE, 6 characters); empty means the resource's default setting.
     activity_type = models.CharField(max_length=6, blank=True)
+    # When it was last saved: draft statements older than this are recomputed.
+    changed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["resource", "valid_from"]

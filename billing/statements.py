@@ -6,8 +6,9 @@ for the adjustments billed in the period. Every line keeps its jobs' shares; its
 are the account's usage rows of the line's hours, and their collection runs are the runs
 that marked those hours collected (see `line_sources`).
 
-Statements of an open period are drafts, recomputed by `refresh_statements`; a closed
-period's statements are never recomputed.
+Statements of an open period are drafts, recomputed by `refresh_statements`: after each
+collection run, and when read (`current_statements`) if usage was collected, adjusted or a
+tariff saved since they were computed. A closed period's statements are never recomputed.
 """
 
 import math
@@ -16,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Max, Min
 
 from billing.hours import HOUR
 from billing.models import (
@@ -157,6 +159,43 @@ def refresh_statements(period: Period, now: datetime) -> list[Statement]:
         if period.is_closed:
             return list(period.statements.all())
         return write_statements(period, now)
+
+
+def drafts_are_current(period: Period) -> bool:
+    """Whether the drafts were computed after every change of what they are made of."""
+    computed = period.statements.aggregate(oldest=Min("computed_at"))["oldest"]
+    if computed is None:
+        return False
+    start, end = month_bounds(period.month)
+    changes = [
+        CollectedHour.objects.filter(hour__gte=start, hour__lt=end).aggregate(
+            t=Max("collected_at")
+        ),
+        period.adjustments.aggregate(t=Max("created_at")),
+        Tariff.objects.aggregate(t=Max("changed_at")),
+    ]
+    return all(c["t"] is None or c["t"] <= computed for c in changes)
+
+
+def current_statements(period: Period, now: datetime) -> Period:
+    """The period, its drafts recomputed first if open and out of date (PricingError)."""
+    if not period.is_closed and not drafts_are_current(period):
+        refresh_statements(period, now)
+        period.refresh_from_db()
+    return period
+
+
+def refresh_open_drafts(start: datetime, end: datetime, now: datetime) -> list[Period]:
+    """Recompute the drafts of the open periods that [start, end) touches; return them."""
+    months, month = [], start.date().replace(day=1)
+    while month_bounds(month)[0] < end:
+        months.append(month)
+        month = month_bounds(month)[1].date()
+    refreshed = []
+    for period in Period.objects.filter(month__in=months, status=Period.Status.OPEN):
+        refresh_statements(period, now)
+        refreshed.append(period)
+    return refreshed
 
 
 def write_statements(period: Period, now: datetime) -> list[Statement]:

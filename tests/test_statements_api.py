@@ -48,7 +48,7 @@ def test_staff_see_every_statement_of_a_period_as_drafts(api_client, two_labs):
 
 def test_the_finance_group_sees_every_account(two_labs, django_user_model):
     fiona = django_user_model.objects.create_user("fiona")
-    fiona.groups.add(Group.objects.create(name="finance"))
+    fiona.groups.add(Group.objects.get(name="finance"))
     rows = client_for(fiona).get("/api/v1/statements?period=2026-03").json()["results"]
     assert len(rows) == 2
 

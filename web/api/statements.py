@@ -2,8 +2,8 @@
 
 Finance (and staff) see every account's statements; account members only those of their
 accounts, and another account's statement is a 404; ops handle no bills and see none
-(web/access.py). Statements of an open period are drafts, recomputed when the period's
-list is asked for. Money is given as decimal strings, never as floats.
+(web/access.py). Statements of an open period are drafts, recomputed after each collection
+and, when the period's list is asked for, if out of date. Money is given as decimal strings, never as floats.
 """
 
 from django.db.models import Prefetch
@@ -15,7 +15,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from billing.models import Period, Statement, StatementJob
-from billing.statements import PricingError, line_sources, refresh_statements
+from billing.statements import PricingError, current_statements, line_sources
 from web import access
 from web.api import schema
 from web.api.pagination import paginate
@@ -125,9 +125,9 @@ def statements(request):
     """The statements of a period (`period=YYYY-MM`), paginated by account."""
     month = month_param(request.query_params, "period", required=True)
     period, _ = Period.objects.get_or_create(month=month)
-    if not period.is_closed and access.sees_statements(request.user):
+    if access.sees_statements(request.user):
         try:
-            refresh_statements(period, timezone.now())
+            current_statements(period, timezone.now())
         except PricingError as e:
             return Response({"detail": str(e)}, status=409)
     visible = access.visible_statements(request.user)

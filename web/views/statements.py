@@ -2,8 +2,8 @@
 
 Finance sees every account's statements, an account member only those of their accounts
 (another account's statement is a 404), ops none at all (403): they do not handle bills.
-Statements of an open period are drafts, recomputed when the period's list is shown, as the
-statements API does; a closed period's statements are shown as they were frozen.
+Statements of an open period are drafts, recomputed after each collection and, when the
+period's list is shown, if out of date (billing.statements.current_statements); a closed period's statements are shown as they were frozen.
 """
 
 from datetime import date, datetime
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from billing.models import Period, StatementJob, StatementLine
 from billing.periods import PeriodError, month_bounds, next_month, parse_month
-from billing.statements import PricingError, refresh_statements
+from billing.statements import PricingError, current_statements
 from web import access
 
 RECEIVER_TYPES = {
@@ -73,14 +73,11 @@ def previous_month(month: date) -> date:
 
 
 def period_of(month: date, now: datetime) -> Period | None:
-    """The month's period with its drafts recomputed if open; None for a month not begun."""
+    """The month's period, its drafts brought up to date if open; None for a month not begun."""
     if month_bounds(month)[0] > now:
         return Period.objects.filter(month=month).first()
     period, _created = Period.objects.get_or_create(month=month)
-    if not period.is_closed:
-        refresh_statements(period, now)
-        period.refresh_from_db()
-    return period
+    return current_statements(period, now)
 
 
 @login_required

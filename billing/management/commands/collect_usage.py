@@ -17,6 +17,7 @@ from billing.collect import Collector
 from billing.gpus import parse_weights
 from billing.hours import chunks, default_window, hours_in, is_hour_aligned
 from billing.models import Cluster, CollectionRun
+from billing.statements import PricingError, refresh_open_drafts
 from billing.store import AccountResolver, last_collected_hour, record_gaps, write_hour
 from promadapter.client import PrometheusClient, PrometheusError
 from promadapter.params import ParamError, parse_time
@@ -171,6 +172,16 @@ class Command(BaseCommand):
             run.query_seconds = collector.query_seconds
             run.finished_at = timezone.now()
             run.save()
+        self.refresh_drafts(name, start, end)
+
+    def refresh_drafts(self, name: str, start, end):
+        """Recompute the open months' drafts now, so that pages read them ready."""
+        try:
+            for period in refresh_open_drafts(start, end, timezone.now()):
+                self.stdout.write(f"{name}: draft statements of {period} recomputed")
+        except PricingError as e:
+            # Collection is not pricing: the usage is stored; the drafts wait for a tariff.
+            self.stderr.write(f"{name}: draft statements not recomputed: {e}")
 
 
 def prometheus_major(client) -> int:
