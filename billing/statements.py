@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Exists, Max, Min, OuterRef
 
 from billing.hours import HOUR
 from billing.models import (
@@ -268,9 +268,14 @@ def line_sources(line: StatementLine) -> dict:
         hour__lt=line.end_hour,
         job__in=line.jobs.values("job_id"),
     )
+    # Few collected hours, each probing the (account, hour) index: never a join of the
+    # month's usage with every collected hour.
+    used = usage.filter(hour=OuterRef("hour"), job__cluster=OuterRef("cluster"))
     hours = CollectedHour.objects.filter(
-        cluster__in=usage.values("job__cluster"), hour__in=usage.values("hour")
-    )
+        cluster__in=line.jobs.values("job__cluster"),
+        hour__gte=line.first_hour,
+        hour__lt=line.end_hour,
+    ).filter(Exists(used))
     return {
         "job_hours": usage.count(),
         "runs": runs_json(CollectionRun.objects.filter(collectedhour__in=hours)),

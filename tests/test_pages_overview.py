@@ -84,8 +84,8 @@ def test_an_unknown_range_falls_back_to_thirty_days(client, site):
 
 def test_the_overview_runs_a_fixed_number_of_queries(client, site, django_assert_num_queries):
     assert client.login(username="fiona", password=PASSWORD)
-    # session, user, groups, tariffs, the chart's days, accounts, namespaces (each one query
-    # whatever the months and tariffs spanned); health: clusters, failed runs and their
-    # count, gaps and their count.
-    with django_assert_num_queries(12):
+    # session, user, groups, tariffs, visible accounts' names, clusters' names, the chart's
+    # days, accounts, namespaces (each one query whatever the months and tariffs spanned);
+    # health: clusters, failed runs and their count, gaps and their count.
+    with django_assert_num_queries(14):
         client.get("/?days=365")
