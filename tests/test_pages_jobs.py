@@ -71,8 +71,9 @@ def test_a_bad_period_is_a_400_naming_the_field(client, site):
 
 def test_the_job_page_runs_a_fixed_number_of_queries(client, site, django_assert_num_queries):
     assert client.login(username="alice", password=PASSWORD)
-    # session, user, groups, job, first and last hour, tariffs, hours, month, life, siblings.
-    with django_assert_num_queries(10):
+    # session, user, groups, accounts, job, first and last hour, tariffs, hours, month,
+    # life, siblings.
+    with django_assert_num_queries(11):
         client.get(f"/jobs/{site.jobs['nightly-03'].pk}/")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         client.get(f"/jobs/{site.jobs['notebook'].pk}/")

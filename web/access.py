@@ -8,7 +8,7 @@ tell nothing; a page a role may not open at all is a 403.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from billing.models import Account, ExportBatch, HourlyUsage, Job, Statement
 
@@ -22,6 +22,15 @@ def group_names(user) -> set[str]:
     if not hasattr(user, "_kubemon_groups"):
         user._kubemon_groups = set(user.groups.values_list("name", flat=True))
     return user._kubemon_groups
+
+
+def member_of(user) -> list[int]:
+    """The ids of the accounts the user is a member of, read once per request."""
+    if not hasattr(user, "_kubemon_accounts"):
+        user._kubemon_accounts = list(
+            Account.objects.filter(members=user).values_list("pk", flat=True)
+        )
+    return user._kubemon_accounts
 
 
 def is_finance(user) -> bool:
@@ -71,8 +80,13 @@ def visible_jobs(user) -> QuerySet[Job]:
     jobs = Job.objects.all()
     if sees_every_account(user):
         return jobs
-    mine = HourlyUsage.objects.filter(job=OuterRef("pk"), account__members=user)
-    return jobs.filter(Exists(mine))
+    # A scalar subquery on literal account ids: one probe of the (job, account) index per
+    # job. PostgreSQL plans an EXISTS over the membership join as a join over every hour
+    # of the user's accounts instead.
+    billed = HourlyUsage.objects.filter(job=OuterRef("pk"), account_id__in=member_of(user))
+    return jobs.annotate(billed_hour=Subquery(billed.values("hour")[:1])).filter(
+        billed_hour__isnull=False
+    )
 
 
 def visible_statements(user) -> QuerySet[Statement]:
