@@ -4,7 +4,7 @@ Finance and ops see every account; anyone else only the accounts they are a memb
 (web/access.py), so asking for another account by filter gives no rows.
 """
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import F, Sum
 from django.db.models.functions import TruncDay
@@ -16,7 +16,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from billing.hours import floor_hour
-from billing.models import QUANTITIES, DataGap
+from billing.models import QUANTITIES, DailyUsage, DataGap, Job
 from web import access
 from web.api import schema
 from web.api.pagination import paginate
@@ -26,24 +26,26 @@ GROUPS = {
     "cluster": {"cluster": F("job__cluster__name")},
     "account": {"account_name": F("account__name")},
     "namespace": {"namespace": F("job__namespace")},
-    "job": {
-        "job_id": None,  # a field of HourlyUsage itself
-        "cluster": F("job__cluster__name"),
-        "namespace": F("job__namespace"),
-        "kind": F("job__kind"),
-        "name": F("job__name"),
-        "parent_kind": F("job__parent_kind"),
-        "parent_name": F("job__parent_name"),
-    },
+    "job": {"job_id": None},  # a field of HourlyUsage itself
     "day": {"day": TruncDay("hour", tzinfo=UTC)},
     "hour": {"hour_start": F("hour")},
 }
+# A job's own fields, read for the page's jobs once the page is cut.
+JOB_FIELDS = ("cluster__name", "namespace", "kind", "name", "parent_kind", "parent_name")
 FILTERS = {
     "cluster": "job__cluster__name",
     "account": "account__name",
     "namespace": "job__namespace",
     "job": "job__name",
 }
+# The same groups and filters on the daily roll-up, for windows of whole UTC days.
+DAILY_GROUPS = {
+    "cluster": {"cluster": F("cluster__name")},
+    "account": {"account_name": F("account__name")},
+    "namespace": {"namespace": None},
+    "day": {"day": None},
+}
+DAILY_FILTERS = {"cluster": "cluster__name", "account": "account__name", "namespace": "namespace"}
 # The data gaps of the window answered at most; `gaps_truncated` says when there were more.
 MAX_GAPS = 100
 
@@ -58,19 +60,69 @@ def parse_groups(params) -> list[str]:
     return list(dict.fromkeys(groups))
 
 
-def usage_rows(user, start, end, groups, filters):
-    """The usage the user may see in [start, end), summed per group, in group order."""
+def usage_rows(user, start, end, groups: list[str], params):
+    """The usage the user may see in [start, end), summed per group, in group order.
+
+    Whole UTC days grouped without jobs or hours are read from the daily roll-up; job-hours
+    are rows already, so they are not grouped again.
+    """
+    if daily_will_do(start, end, groups, params):
+        return daily_rows(user, start, end, groups, params)
     fields = {}
     for group in groups:
         fields.update(GROUPS[group])
+    filters = {FILTERS[name]: params[name] for name in FILTERS if params.get(name)}
+    usage = access.visible_usage(user).filter(hour__gte=start, hour__lt=end, **filters)
+    return summed(usage, fields, group=not {"job", "hour"} <= set(groups))
+
+
+def summed(rows, fields: dict, group: bool = True):
+    """The quantities per `fields` (None: a field of the model itself), in their order."""
     plain = [name for name, expression in fields.items() if expression is None]
     computed = {name: expression for name, expression in fields.items() if expression}
-    usage = access.visible_usage(user).filter(hour__gte=start, hour__lt=end, **filters)
-    return (
-        usage.values(*plain, **computed)
-        .annotate(**{q: Sum(q) for q in QUANTITIES})
-        .order_by(*fields)
+    if group:
+        rows = rows.values(*plain, **computed).annotate(**{q: Sum(q) for q in QUANTITIES})
+    else:
+        rows = rows.values(*plain, *QUANTITIES, **computed)
+    return rows.order_by(*fields)
+
+
+def daily_will_do(start, end, groups: list[str], params) -> bool:
+    whole_days = start.astimezone(UTC).time() == end.astimezone(UTC).time() == time()
+    return whole_days and set(groups) <= set(DAILY_GROUPS) and not params.get("job")
+
+
+def daily_rows(user, start, end, groups: list[str], params):
+    fields = {}
+    for group in groups:
+        fields.update(DAILY_GROUPS[group])
+    filters = {DAILY_FILTERS[name]: params[name] for name in DAILY_FILTERS if params.get(name)}
+    daily = DailyUsage.objects.filter(
+        account__in=access.visible_accounts(user),
+        day__gte=start.astimezone(UTC).date(),
+        day__lt=end.astimezone(UTC).date(),
+        **filters,
     )
+    return summed(daily, fields)
+
+
+def with_jobs(rows: list[dict]) -> list[dict]:
+    """Fill in the fields of the page's jobs, read in one query."""
+    ids = {row["job_id"] for row in rows if "job_id" in row}
+    if not ids:
+        return rows
+    jobs = {j["pk"]: j for j in Job.objects.filter(pk__in=ids).values("pk", *JOB_FIELDS)}
+    for row in rows:
+        job = jobs[row["job_id"]]
+        row.update(
+            cluster=job["cluster__name"],
+            namespace=job["namespace"],
+            kind=job["kind"],
+            name=job["name"],
+            parent_kind=job["parent_kind"],
+            parent_name=job["parent_name"],
+        )
+    return rows
 
 
 def data_gaps(start, end, cluster: str | None) -> tuple[list[dict], bool]:
@@ -96,7 +148,8 @@ def present(row: dict) -> dict:
     if "account_name" in row:
         row["account"] = row.pop("account_name")
     if "day" in row:
-        row["day"] = row["day"].date().isoformat()
+        day = row["day"]
+        row["day"] = (day.date() if isinstance(day, datetime) else day).isoformat()
     if "hour_start" in row:
         row["hour"] = row.pop("hour_start").isoformat()
     return row
@@ -168,8 +221,7 @@ def usage(request):
     start = time_param(params, "start", end - timedelta(days=1))
     check_window(start, end)
     groups = parse_groups(params)
-    filters = {FILTERS[name]: params[name] for name in FILTERS if params.get(name)}
-    rows, page = paginate(request, usage_rows(request.user, start, end, groups, filters))
+    rows, page = paginate(request, usage_rows(request.user, start, end, groups, params))
     # Stretches without data: bridged ones were billed through, the others were not.
     gaps, truncated = data_gaps(start, end, params.get("cluster"))
     return Response(
@@ -178,7 +230,7 @@ def usage(request):
             "end": end.isoformat(),
             "group_by": groups,
             **page,
-            "rows": [present(row) for row in rows],
+            "rows": [present(row) for row in with_jobs(rows)],
             "gaps": gaps,
             "gaps_truncated": truncated,
         }
