@@ -114,10 +114,11 @@ def test_a_bad_parameter_is_a_400_naming_it(db, site, params, param):
 
 
 def test_the_list_answers_in_a_fixed_number_of_queries(db, site, django_assert_num_queries):
-    # The user's groups and accounts, the count, the page of jobs, and the page's accounts.
+    # The user's groups and accounts, the count, the page of jobs, the names of the visible
+    # accounts and which of them each job of the page was billed to.
     for size in (5, 100):
         client = client_for("alice")
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(6):
             answer = client.get("/api/v1/jobs", {"page_size": size})
         assert len(answer.json()["results"]) == min(size, 21)
 

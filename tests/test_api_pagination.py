@@ -64,10 +64,11 @@ def test_the_usage_answer_bounds_its_data_gaps(db, site):
 
 
 def test_a_usage_page_answers_in_a_fixed_number_of_queries(db, site, django_assert_num_queries):
-    # The user's groups, the rows' count, the page's rows, their jobs and the data gaps.
+    # The user's groups and accounts, the rows' count, the page's rows, their jobs and the
+    # data gaps.
     for size in (10, 500):
         client = client_for("alice")
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(6):
             client.get("/api/v1/usage", {"page_size": size, **USAGE})
 
 

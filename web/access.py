@@ -72,7 +72,7 @@ def visible_usage(user) -> QuerySet[HourlyUsage]:
     usage = HourlyUsage.objects.all()
     if sees_every_account(user):
         return usage
-    return usage.filter(account__members=user)
+    return usage.filter(account_id__in=member_of(user))
 
 
 def visible_jobs(user) -> QuerySet[Job]:

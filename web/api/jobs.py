@@ -19,7 +19,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from billing.costs import total_cost
-from billing.models import QUANTITIES, Job, Tariff
+from billing.models import QUANTITIES, HourlyUsage, Job, Tariff
 from billing.pricing import Tariffs
 from web import access
 from web.api import schema
@@ -57,17 +57,21 @@ def job_list(user, params):
 
 
 def account_names(user, jobs: list[Job]) -> dict[int, list[str]]:
-    """The names of the visible accounts each job was billed to, in one query."""
+    """The names of the visible accounts each job was billed to, in two queries.
+
+    One EXISTS per visible account, each a probe of the (job, account) index: reading the
+    distinct accounts of every hour of a page of year-long jobs would read them all.
+    """
     names = {job.pk: [] for job in jobs}
-    pairs = (
-        access.visible_usage(user)
-        .filter(job__in=list(names))
-        .values_list("job_id", "account__name")
-        .distinct()
-        .order_by("job_id", "account__name")
-    )
-    for job_id, name in pairs if names else ():
-        names[job_id].append(name)
+    if not names:
+        return names
+    accounts = dict(access.visible_accounts(user).order_by("name").values_list("pk", "name"))
+    billed = {
+        f"a{pk}": Exists(HourlyUsage.objects.filter(job=OuterRef("pk"), account_id=pk))
+        for pk in accounts
+    }
+    for row in Job.objects.filter(pk__in=list(names)).values("pk", **billed):
+        names[row["pk"]] = [name for pk, name in accounts.items() if row[f"a{pk}"]]
     return names
 
 

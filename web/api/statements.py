@@ -2,8 +2,9 @@
 
 Finance (and staff) see every account's statements; account members only those of their
 accounts, and another account's statement is a 404; ops handle no bills and see none
-(web/access.py). Statements of an open period are drafts, recomputed after each collection
-and, when the period's list is asked for, if out of date. Money is given as decimal strings, never as floats.
+(web/access.py). Statements of an open period are drafts, recomputed after each collection and,
+when the period's list is asked for, if out of date. Money is given as decimal strings, never as
+floats.
 """
 
 from django.db.models import Prefetch

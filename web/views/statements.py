@@ -1,9 +1,10 @@
 """Statements per month, with lines, adjustments and per-job detail.
 
-Finance sees every account's statements, an account member only those of their accounts
-(another account's statement is a 404), ops none at all (403): they do not handle bills.
-Statements of an open period are drafts, recomputed after each collection and, when the
-period's list is shown, if out of date (billing.statements.current_statements); a closed period's statements are shown as they were frozen.
+Finance sees every account's statements, an account member only those of their accounts (another
+account's statement is a 404), ops none at all (403): they do not handle bills. Statements of an
+open period are drafts, recomputed after each collection and, when the period's list is shown,
+if out of date (billing.statements.current_statements); a closed period's statements are shown
+as they were frozen.
 """
 
 from datetime import date, datetime
