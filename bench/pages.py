@@ -625,21 +625,16 @@ CAUSES = {
     "collected hour, an adjustment or a tariff change (refresh_statements reads every job-hour "
     "of the month in Python). collect_usage refreshes them after each run",
     "api-statements": "the same as the statements page",
-    "api-statement": "billing.statements.line_sources matches collected hours with two "
-    "independent lists (cluster IN (...) AND hour IN (...)): a join filtering 27 million rows "
-    "per line. Fix: one EXISTS on (cluster, hour): 5,780 → 457 ms, same JSON; storing each "
-    "line's sources when the statements are computed would make it a read",
-    "api-usage": "it sums HourlyUsage even for groups the daily roll-up holds; per-job groups "
-    "sort on seven text columns; the grouped query runs twice (count, then page). Fix: "
-    "DailyUsage for cluster/account/namespace/day over whole days (1,216 → 16 ms for a year "
-    "per account and day, 380 → 11 ms for a year per namespace), per-job sums grouped by job "
-    "id with the page's jobs fetched after (418 → 36 ms), no GROUP BY for job,hour, a row "
-    "already (250 → 40 ms)",
-    "api-jobs": "a lab's visible jobs: PostgreSQL turns web/access.py's EXISTS into a join "
-    "over every hour of the lab's accounts (394,000 rows for the largest), and a page's "
-    "account names read every hour of its jobs. Fix: a scalar subquery (first billed hour) "
-    "instead of EXISTS, one probe of the (job, account) index per job, and one EXISTS per "
-    "visible account for the names: 289 → 34 ms, 423 → 43 ms, 253 → 35 ms, same JSON",
+    "api-statement": "each line counts its job-hours: PostgreSQL probes the HourlyUsage "
+    "job_id index (the foreign key's own) and filters every hour of each job, where the "
+    "unique (job, hour) index would bound the month (46 → 12 ms a line without that index)",
+    "api-usage": "grouped per job with a LIMIT, PostgreSQL walks the job_id index in order "
+    "through every hour of the table instead of summing the account's month (421 → 18 ms "
+    "when the rows, one per job at most, are read whole and paged in Python)",
+    "api-jobs": "a lab's visible jobs: the scalar subquery asks for `hour`, which the (job, "
+    "account) index does not hold, so PostgreSQL probes the job_id index and reads every hour "
+    "of each job not billed to the lab; asking for `account_id` reads the index alone "
+    "(573 → 23 ms, same JSON)",
     "overview": "a year of the roll-up grouped by cluster, namespace and account names and a "
     "13-way CASE: the sort spills to disk (work_mem 4 MB). Fix: group by the ids and name "
     "them in Python: 94 → 35 ms in SQL",
