@@ -80,12 +80,12 @@ def visible_jobs(user) -> QuerySet[Job]:
     jobs = Job.objects.all()
     if sees_every_account(user):
         return jobs
-    # A scalar subquery on literal account ids: one probe of the (job, account) index per
-    # job. PostgreSQL plans an EXISTS over the membership join as a join over every hour
-    # of the user's accounts instead.
+    # A scalar subquery of the account on literal account ids: one probe of the (job,
+    # account) index per job, read from the index alone. PostgreSQL plans an EXISTS over
+    # the membership join as a join over every hour of the user's accounts instead.
     billed = HourlyUsage.objects.filter(job=OuterRef("pk"), account_id__in=member_of(user))
-    return jobs.annotate(billed_hour=Subquery(billed.values("hour")[:1])).filter(
-        billed_hour__isnull=False
+    return jobs.annotate(billed_to=Subquery(billed.values("account_id")[:1])).filter(
+        billed_to__isnull=False
     )
 
 
