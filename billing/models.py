@@ -135,7 +135,8 @@ class Job(models.Model):
 class HourlyUsage(models.Model):
     """What one job used in one UTC hour [hour, hour + 1 h), charged to one account."""
 
-    job = models.ForeignKey(Job, models.PROTECT, related_name="usage")
+    # No index of its own: the unique (job, hour) serves a job's rows and bounds them by hour.
+    job = models.ForeignKey(Job, models.PROTECT, related_name="usage", db_index=False)
     hour = models.DateTimeField()
     account = models.ForeignKey(Account, models.PROTECT)
     cpu_core_seconds = models.FloatField(default=0)
