@@ -108,7 +108,7 @@ def main(argv=None) -> int:
         say(f"Simulator:    http://127.0.0.1:{sim_port}/  (live exporters)")
         say(
             f"Web app:      http://127.0.0.1:{args.web_port}/  (user {DEMO_USER}, "
-            f"password {DEMO_USER}; log in at /admin/, then /api/v1/usage?group_by=job)"
+            f"password {DEMO_USER}; the API's docs at /api/v1/docs)"
         )
         say("Ctrl-C stops everything")
         web.wait()
