@@ -277,7 +277,8 @@ def line_sources(line: StatementLine) -> dict:
         hour__lt=line.end_hour,
     ).filter(Exists(used))
     return {
-        "job_hours": usage.count(),
+        # The job-hours that gave the line a quantity, as its per-job detail counted them.
+        "job_hours": sum(job.hours for job in line.jobs.all()),
         "runs": runs_json(CollectionRun.objects.filter(collectedhour__in=hours)),
     }
 
