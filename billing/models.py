@@ -381,6 +381,9 @@ class StatementLine(models.Model):
     first_hour = models.DateTimeField()
     end_hour = models.DateTimeField()
     reason = models.CharField(max_length=500, blank=True)
+    # The collection runs that collected the line's job-hours (usage lines), kept when the
+    # line is computed: the audit trail of a line is then a read.
+    runs = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["statement", "kind", "resource", "first_hour"]

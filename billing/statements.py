@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, Max, Min, OuterRef
+from django.db.models import Max, Min
 
 from billing.hours import HOUR
 from billing.models import (
@@ -48,13 +48,16 @@ class PricingError(Exception):
 
 
 class Bucket:
-    """The values of one (account, resource, tariff) collected per job."""
+    """The values of one (account, resource, tariff) per job, and the runs behind them."""
 
     def __init__(self):
         self.values: dict[int, list[float]] = defaultdict(list)
+        self.runs: set[int] = set()
 
-    def add(self, job_id: int, value: float):
+    def add(self, job_id: int, value: float, run_id: int | None):
         self.values[job_id].append(value)
+        if run_id is not None:
+            self.runs.add(run_id)
 
 
 def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
@@ -62,9 +65,16 @@ def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
     start, end = month_bounds(period.month)
     buckets: dict[tuple, Bucket] = defaultdict(Bucket)
     rows = HourlyUsage.objects.filter(hour__gte=start, hour__lt=end).values(
-        "account_id", "job_id", "hour", *QUANTITIES
+        "account_id", "job_id", "job__cluster_id", "hour", *QUANTITIES
     )
+    collected = {
+        (cluster_id, hour): run_id
+        for cluster_id, hour, run_id in CollectedHour.objects.filter(
+            hour__gte=start, hour__lt=end
+        ).values_list("cluster_id", "hour", "run_id")
+    }
     for row in rows.iterator(chunk_size=5000):
+        run_id = collected.get((row["job__cluster_id"], row["hour"]))
         for resource, spec in RESOURCES.items():
             tariff = tariffs.at(resource, row["hour"])
             if tariff is None:
@@ -76,7 +86,7 @@ def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
                 continue
             value = raw_quantity(resource, tariff.policy, row)
             if value:
-                buckets[(row["account_id"], resource, tariff.pk)].add(row["job_id"], value)
+                buckets[(row["account_id"], resource, tariff.pk)].add(row["job_id"], value, run_id)
     return buckets
 
 
@@ -97,6 +107,7 @@ def usage_line(statement, tariff, tariffs, bucket: Bucket, month_start, month_en
         amount_chf=amount(quantity, tariff.price_chf),
         first_hour=max(tariff.valid_from, month_start),
         end_hour=min(tariffs.end_of(tariff), month_end),
+        runs=sorted(bucket.runs),
     )
     jobs = [
         StatementJob(
@@ -262,24 +273,11 @@ def line_sources(line: StatementLine) -> dict:
             ],
             "runs": runs_json(CollectionRun.objects.filter(adjustment__in=adjustments)),
         }
-    usage = HourlyUsage.objects.filter(
-        account=line.statement.account,
-        hour__gte=line.first_hour,
-        hour__lt=line.end_hour,
-        job__in=line.jobs.values("job_id"),
-    )
-    # Few collected hours, each probing the (account, hour) index: never a join of the
-    # month's usage with every collected hour.
-    used = usage.filter(hour=OuterRef("hour"), job__cluster=OuterRef("cluster"))
-    hours = CollectedHour.objects.filter(
-        cluster__in=line.jobs.values("job__cluster"),
-        hour__gte=line.first_hour,
-        hour__lt=line.end_hour,
-    ).filter(Exists(used))
     return {
-        # The job-hours that gave the line a quantity, as its per-job detail counted them.
+        # The job-hours that gave the line a quantity, as its per-job detail counted them,
+        # and the runs that collected them, kept when the line was computed.
         "job_hours": sum(job.hours for job in line.jobs.all()),
-        "runs": runs_json(CollectionRun.objects.filter(collectedhour__in=hours)),
+        "runs": runs_json(CollectionRun.objects.filter(pk__in=line.runs)),
     }
 
 

@@ -112,3 +112,23 @@ def test_a_line_traces_back_to_its_job_hours_and_the_runs_that_collected_them(db
     assert sources["job_hours"] == 4
     assert [r["id"] for r in sources["runs"]] == [first.pk, second.pk]
     assert sources["runs"][0]["queries"] == 12
+
+
+def test_lines_computed_before_runs_were_kept_get_them_from_the_migration(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    make_tariffs()
+    account, job = make_account(), make_job()
+    first = collect_hours(MARCH, MARCH + 12 * HOUR)
+    collect_hours(MARCH + 12 * HOUR, APRIL)
+    add_usage(job, account, MARCH + 2 * HOUR, **core_hours(1))
+    (statement,) = refresh()
+    line = statement.lines.get()
+    assert line.runs == [first.pk]
+    line.runs = []
+    line.save()
+    import_module("billing.migrations.0009_statement_line_runs").fill_runs(apps, None)
+    line.refresh_from_db()
+    assert line.runs == [first.pk]
