@@ -28,11 +28,18 @@ def collect(window, cluster="default"):
 
 
 def usage_by_job(api_client, window, cluster="default") -> dict[tuple, dict]:
+    """Every job's usage in the window, page after page of the usage API."""
     start, end = window
     params = {"start": start.isoformat(), "end": end.isoformat(), "group_by": "job"}
-    answer = api_client.get("/api/v1/usage", {**params, "cluster": cluster})
-    assert answer.status_code == 200, answer.content
-    return {(r["namespace"], r["kind"], r["name"]): r for r in answer.json()["rows"]}
+    rows, page = [], 1
+    while page:
+        answer = api_client.get(
+            "/api/v1/usage", {**params, "cluster": cluster, "page_size": 500, "page": page}
+        )
+        assert answer.status_code == 200, answer.content
+        rows += answer.json()["rows"]
+        page = page + 1 if answer.json()["next"] else None
+    return {(r["namespace"], r["kind"], r["name"]): r for r in rows}
 
 
 def truth_jobs(truth) -> dict[tuple, dict]:
