@@ -81,6 +81,17 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Users log in hundreds of times in the tests: a fast hasher, as Django's docs advise.
+
+    Set before any password is hashed or checked, so that no hasher list is cached yet.
+    """
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def cluster():
     return Cluster(seed=SEED, scrape_interval=SCRAPE_INTERVAL)

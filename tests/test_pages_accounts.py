@@ -6,16 +6,15 @@ import io
 import pytest
 
 from billing.models import HourlyUsage, Statement
-from tests.site_data import PASSWORD, build_site
+from tests.api_site import site_fixture  # noqa: F401
+from tests.site_data import PASSWORD
 from web.views.accounts import cell
 
 OCTOBER = "2026-10"
 
 
-@pytest.fixture
-def site(db, settings, tmp_path):
-    settings.KUBEMON_EXPORT_DIR = str(tmp_path)
-    return build_site(tmp_path)
+# The site is built once for the module (tests/api_site.py); each test's changes roll back.
+pytestmark = pytest.mark.django_db
 
 
 def logged_in(client, username):

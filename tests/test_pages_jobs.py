@@ -3,13 +3,11 @@
 import pytest
 
 from billing.models import HourlyUsage, Job
-from tests.site_data import NOVEMBER, PASSWORD, build_site
+from tests.api_site import site_fixture  # noqa: F401
+from tests.site_data import NOVEMBER, PASSWORD
 
-
-@pytest.fixture
-def site(db, settings, tmp_path):
-    settings.KUBEMON_EXPORT_DIR = str(tmp_path)
-    return build_site(tmp_path)
+# The site is built once for the module (tests/api_site.py); each test's changes roll back.
+pytestmark = pytest.mark.django_db
 
 
 def job_page(client, username, job, query=""):

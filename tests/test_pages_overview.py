@@ -6,13 +6,11 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Account, CollectionRun, DailyUsage, DataGap
-from tests.site_data import PASSWORD, build_site
+from tests.api_site import site_fixture  # noqa: F401
+from tests.site_data import PASSWORD
 
-
-@pytest.fixture
-def site(db, settings, tmp_path):
-    settings.KUBEMON_EXPORT_DIR = str(tmp_path)
-    return build_site(tmp_path)
+# The site is built once for the module (tests/api_site.py); each test's changes roll back.
+pytestmark = pytest.mark.django_db
 
 
 def overview(client, username, days=90):

@@ -23,15 +23,14 @@ from billing.models import (
     Tariff,
 )
 from tests import site_data
+from tests.api_site import site_fixture  # noqa: F401
 
 OCTOBER = "2026-10"
 NOVEMBER = "2026-11"
 
 
-@pytest.fixture
-def site(db, settings, tmp_path):
-    settings.KUBEMON_EXPORT_DIR = str(tmp_path)
-    return site_data.build_site(tmp_path)
+# The site is built once for the module (tests/api_site.py); each test's changes roll back.
+pytestmark = pytest.mark.django_db
 
 
 def login(client, name: str):
