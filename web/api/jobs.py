@@ -9,8 +9,8 @@ is the statement.
 import math
 from datetime import UTC
 
-from django.db.models import Count, Exists, OuterRef, Sum
-from django.db.models.functions import Greatest, TruncDate
+from django.db.models import Count, Exists, OuterRef
+from django.db.models.functions import TruncDate
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -18,7 +18,7 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from billing.costs import total_cost
+from billing.costs import hourly_sums, total_cost
 from billing.models import QUANTITIES, HourlyUsage, Job, Tariff
 from billing.pricing import Tariffs
 from web import access
@@ -28,13 +28,9 @@ from web.api.params import check_window, choice, time_param
 
 ORDERINGS = ("name", "-name", "first_seen", "-first_seen", "last_seen", "-last_seen")
 FILTERS = {"cluster": "cluster__name", "namespace": "namespace", "kind": "kind"}
+
+
 # What the `max` tariff policy bills, per job-hour (as billing/rollup.py sums it).
-MAX_SUMS = {
-    "cpu_max_core_seconds": Sum(Greatest("cpu_core_seconds", "cpu_request_core_seconds")),
-    "memory_max_byte_seconds": Sum(Greatest("memory_byte_seconds", "memory_request_byte_seconds")),
-}
-
-
 def job_list(user, params):
     """The visible jobs that match the filters, ordered as asked (by name by default)."""
     ordering = choice(params, "ordering", ORDERINGS, "name")
@@ -97,7 +93,7 @@ def daily_sums(user, job: Job) -> list[dict]:
         .filter(job=job)
         .annotate(day=TruncDate("hour", tzinfo=UTC))
         .values("day")
-        .annotate(hours=Count("pk"), **MAX_SUMS, **{q: Sum(q) for q in QUANTITIES})
+        .annotate(hours=Count("pk"), **hourly_sums())
         .order_by("day")
     )
 
