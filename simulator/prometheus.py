@@ -127,16 +127,21 @@ class PrometheusServer:
                 self.process.wait()
         self.process = None
 
-    def import_openmetrics(self, history: Path) -> None:
-        """Turn an OpenMetrics file into blocks in this server's data directory."""
+    def import_openmetrics(self, history: Path, into: Path | None = None) -> None:
+        """Turn an OpenMetrics file into blocks in `into` (default: the data directory).
+
+        promtool reads the whole input once per block it writes: blocks of up to a day
+        instead of the default two hours make it several times faster.
+        """
         run(
             [
                 "promtool",
                 "tsdb",
                 "create-blocks-from",
                 "openmetrics",
+                "--max-block-duration=24h",
                 str(history),
-                str(self.data_dir),
+                str(into or self.data_dir),
             ],
             self.log,
         )
