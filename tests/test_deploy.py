@@ -25,6 +25,10 @@ import kubernetes_validate
 import pytest
 import yaml
 from django.conf import settings
+from django.core.management import call_command
+from django.http import HttpResponseNotFound
+from django.test import RequestFactory, override_settings
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = ROOT / ".tools" / "kubectl"
@@ -363,6 +367,17 @@ def test_static_files_are_served_with_debug_off(client):
     answer = client.get("/static/vendor/chart.js/chart.umd.min.js")
     assert answer.status_code == 200
     assert b"Chart" in b"".join(answer.streaming_content)
+
+
+def test_collected_static_files_are_served_as_in_the_image(tmp_path):
+    image = {"STATIC_ROOT": tmp_path, "WHITENOISE_AUTOREFRESH": False}
+    with override_settings(**image, WHITENOISE_USE_FINDERS=False):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        serve = WhiteNoiseMiddleware(lambda request: HttpResponseNotFound())
+        answer = serve(RequestFactory().get("/static/vendor/chart.js/chart.umd.min.js"))
+    answer.close()
+    assert answer.status_code == 200
+    assert (tmp_path / "vendor" / "chart.js" / "chart.umd.min.js").is_file()
 
 
 def sanitized(namespace_label: str) -> str:
