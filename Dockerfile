@@ -26,9 +26,10 @@ COPY promadapter promadapter
 COPY billing billing
 COPY web web
 COPY --from=chartjs /build/node_modules/chart.js/dist node_modules/chart.js/dist
-RUN cd web && /venv/bin/python ../manage.py compilemessages -v 0 \
-    && cd .. && /venv/bin/python manage.py collectstatic --noinput -v 0 \
-    && /venv/bin/python -m compileall -q kubemon promadapter billing web /venv
+RUN /venv/bin/python manage.py compilemessages -v 0
+RUN /venv/bin/python manage.py collectstatic --noinput -v 0
+# Bytecode now: the root filesystem is read-only at run time.
+RUN /venv/bin/python -m compileall -q kubemon promadapter billing web /venv
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/venv/bin:$PATH
