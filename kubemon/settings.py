@@ -141,8 +141,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Chart.js, installed from the npm registry by `make` (package.json), served as static files.
 STATICFILES_DIRS = [("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist")]
-# WhiteNoise serves STATIC_ROOT, which the image fills with collectstatic (Dockerfile). Where
-# collectstatic never ran (the demo, the tests) it looks each file up as runserver does.
+# WhiteNoise serves STATIC_ROOT, which the image fills with collectstatic (deploy/Dockerfile).
+# Where collectstatic never ran (the demo, the tests) it looks each file up as runserver does.
 WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 

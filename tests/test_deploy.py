@@ -278,7 +278,7 @@ def test_the_prometheusrule_is_what_the_generator_writes_from_the_rule_files(ren
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "deploy" / "Dockerfile").read_text())
     lines = [line.strip() for line in text.splitlines()]
     return [
         (line.split()[0].upper(), line.split(None, 1)[1])
