@@ -36,6 +36,7 @@ OVERLAY = ROOT / "deploy" / "overlays" / "example"
 CRD_SCHEMAS = Path(__file__).parent / "data" / "crd-schemas"
 # The oldest Kubernetes the manifests are for (CronJob timeZone is GA since 1.27).
 KUBERNETES_VERSION = "1.30.0"
+SECRET = "kube-monitoring-secrets"
 SECRETS_DIR = "/etc/kube-monitoring/secrets/"
 CLUSTERS = {"epfl-prod", "epfl-gpu"}
 
@@ -58,6 +59,25 @@ def objects(rendered, kind: str) -> list[dict]:
 def only(rendered, kind: str) -> dict:
     (obj,) = objects(rendered, kind)
     return obj
+
+
+def settings_configmap(rendered) -> dict:
+    """The ConfigMap generated from settings.env (its name ends in a hash)."""
+    (config,) = [
+        c
+        for c in objects(rendered, "ConfigMap")
+        if re.fullmatch(r"kube-monitoring-[a-z0-9]{10}", c["metadata"]["name"])
+    ]
+    return config
+
+
+def settings_of(rendered) -> dict:
+    return settings_configmap(rendered)["data"]
+
+
+def secrets_of(rendered) -> dict:
+    (secret,) = [s for s in objects(rendered, "Secret") if s["metadata"]["name"] == SECRET]
+    return secret["stringData"]
 
 
 def pod_specs(rendered) -> list[dict]:
@@ -156,6 +176,37 @@ def test_every_pod_runs_unprivileged_on_a_read_only_root_filesystem(rendered):
             assert "emptyDir" in volumes[mounts["/tmp"]]
 
 
+def containers_with_volumes(rendered):
+    """(container, its pod's volumes by name) of every container of every pod."""
+    for pod in pod_specs(rendered):
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            yield container, volumes
+
+
+def test_every_container_reads_the_settings_and_the_secret_files(rendered):
+    config = settings_configmap(rendered)["metadata"]["name"]
+    for container, volumes in containers_with_volumes(rendered):
+        assert {"configMapRef": {"name": config}} in container["envFrom"]
+        mounts = {m["mountPath"] + "/": m for m in container["volumeMounts"]}
+        secret = mounts[SECRETS_DIR]
+        assert volumes[secret["name"]]["secret"]["secretName"] == SECRET
+        assert secret["readOnly"] is True
+
+
+def test_only_close_and_export_writes_the_exports_volume(rendered):
+    export_dir = settings_of(rendered)["KUBEMON_EXPORT_DIR"]
+    writers, readers = set(), set()
+    for container, volumes in containers_with_volumes(rendered):
+        for mount in container["volumeMounts"]:
+            claim = volumes[mount["name"]].get("persistentVolumeClaim", {})
+            if claim.get("claimName") == "kube-monitoring-exports":
+                assert mount["mountPath"] == export_dir
+                (readers if mount.get("readOnly") else writers).add(container["name"])
+    assert writers == {"close-and-export"}
+    assert readers == {"web"}
+
+
 def test_no_pod_gets_a_kubernetes_api_token(rendered):
     account = only(rendered, "ServiceAccount")
     assert account["metadata"]["name"] == "kube-monitoring"
@@ -167,7 +218,7 @@ def test_the_web_pods_are_probed_and_scraped_at_the_app_s_endpoints(rendered):
     web = only(rendered, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    allowed = only(rendered, "ConfigMap")["data"]["DJANGO_ALLOWED_HOSTS"].split(",")
+    allowed = settings_of(rendered)["DJANGO_ALLOWED_HOSTS"].split(",")
     for probe in (web["livenessProbe"], web["readinessProbe"]):
         assert probe["httpGet"]["port"] == "http"
         (host,) = probe["httpGet"]["httpHeaders"]
@@ -194,7 +245,7 @@ def test_each_cluster_has_its_own_collect_cronjob(rendered):
 
 
 def test_the_cronjobs_run_when_the_crontab_would(rendered):
-    config = only(rendered, "ConfigMap")["data"]
+    config = settings_of(rendered)
     schedules = {c["metadata"]["name"]: c["spec"] for c in objects(rendered, "CronJob")}
     close = schedules.pop("kube-monitoring-close-and-export")
     assert close["schedule"] == f"30 2 {config['KUBEMON_CLOSE_DAY']} * *"
@@ -213,8 +264,8 @@ def settings_read() -> set[str]:
 
 
 def test_every_setting_is_in_the_configmap_or_the_secret(rendered):
-    config = only(rendered, "ConfigMap")["data"]
-    secret = only(rendered, "Secret")["stringData"]
+    config = settings_of(rendered)
+    secret = secrets_of(rendered)
     names = settings_read()
     assert len(names) > 30  # the pattern still finds them
     for name in names:
@@ -228,8 +279,8 @@ def test_every_setting_is_in_the_configmap_or_the_secret(rendered):
 
 
 def test_the_example_settings_and_secrets_load_into_django(rendered, tmp_path):
-    config = only(rendered, "ConfigMap")["data"]
-    secret = only(rendered, "Secret")["stringData"]
+    config = settings_of(rendered)
+    secret = secrets_of(rendered)
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "kubemon.settings"}
     for name, value in config.items():
         if value.startswith(SECRETS_DIR):
@@ -388,7 +439,7 @@ def sanitized(namespace_label: str) -> str:
 
 
 def test_kube_state_metrics_is_told_to_export_the_account_label(rendered):
-    account_label = only(rendered, "ConfigMap")["data"]["KUBEMON_ACCOUNT_LABEL"]
+    account_label = settings_of(rendered)["KUBEMON_ACCOUNT_LABEL"]
     assert account_label == settings.KUBEMON_ACCOUNT_LABEL
     values = yaml.safe_load(
         (ROOT / "deploy/prometheus/kube-prometheus-stack-values.yaml").read_text()
