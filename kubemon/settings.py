@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files under gunicorn (deploy/): right after SecurityMiddleware, as WhiteNoise asks.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Chooses English or French from the language cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
@@ -139,6 +141,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Chart.js, installed from the npm registry by `make` (package.json), served as static files.
 STATICFILES_DIRS = [("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist")]
+# WhiteNoise serves STATIC_ROOT, which the image fills with collectstatic (deploy/Dockerfile).
+# Where collectstatic never ran (the demo, the tests) it looks each file up as runserver does.
+WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
