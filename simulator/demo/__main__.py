@@ -160,7 +160,7 @@ class Worker(threading.Thread):
             collect_spans(self.site, [piece], piece[1])
             self.site.collect()
             say(
-                f"history of {piece[0]:%Y-%m-%d %H:%M} to {piece[1]:%H:%M} UTC loaded and "
+                f"history of {piece[0]:%Y-%m-%d %H:%M} to {piece[1]:%Y-%m-%d %H:%M} UTC loaded and "
                 f"collected ({number} of {len(self.pieces)})"
             )
         if self.pieces:
