@@ -106,7 +106,7 @@ def add_clusters(metrics: dict) -> list[str]:
     last_hour = CollectedHour.objects.filter(cluster=OuterRef("pk")).order_by("-hour")
     last_run = (
         CollectionRun.objects.filter(cluster=OuterRef("name"), status__in=[SUCCEEDED, FAILED])
-        .order_by("-started_at", "-pk")
+        .order_by("-started_at")
         .values("pk")
     )
     clusters = list(
