@@ -1,12 +1,16 @@
-"""collect_usage on a second PromQL engine, VictoriaMetrics, equals the run on Prometheus.
+"""collect_usage and the metrics API on a second PromQL engine, VictoriaMetrics.
 
 One VictoriaMetrics (Debian's `victoria-metrics`) serves this module, loaded through its
 import API with the same simulated history that the session's Prometheus holds for one small
 cluster: the simulator's OpenMetrics, limited to the metrics the collection reads, timestamps
-turned into milliseconds. VictoriaMetrics' range windows are left-open like Prometheus 3's, and
-it reports no version: the collector must find that out by probing (promadapter.windows).
+turned into milliseconds. The single binary has no rule engine: vmalert (same package) replays
+the recording rules over the history, as promtool does for the session's Prometheus, so that
+the metrics API finds its recorded series. VictoriaMetrics' range windows are left-open like
+Prometheus 3's, and it reports no version: the collector must find that out by probing
+(promadapter.windows).
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -20,18 +24,16 @@ from django.core.management import call_command
 from billing.models import QUANTITIES, CollectedHour, CollectionRun, HourlyUsage
 from promadapter import usage, windows
 from promadapter.client import PrometheusClient
-from simulator.prometheus import free_port, simulator_command
-from tests.conftest import scenario_args, wait_until
+from simulator.prometheus import free_port, rule_files, simulator_command
+from tests.conftest import SCRAPE_INTERVAL, scenario_args, wait_until
 
 CLUSTER = "sc-recreated-pod"  # a StatefulSet with a claim, recreated during the window
 HISTORY = (datetime(2026, 3, 2, 5, tzinfo=UTC), datetime(2026, 3, 2, 7, tzinfo=UTC))
 START, END = "2026-03-02T06:00:00+00:00", "2026-03-02T07:00:00+00:00"
-# The metrics the collection reads: every name its PromQL mentions.
+# The metrics the collection reads, every raw name its PromQL mentions; the recording rules of
+# the request metrics tested below read no others.
 METRICS = set(
-    re.findall(
-        r"\b(kube_[a-z_]+|container_[a-z_]+|DCGM_[A-Z_]+)\b",
-        Path(usage.__file__).read_text(),
-    )
+    re.findall(r"(?<![:\w])(kube_\w+|container_\w+|DCGM_\w+)", Path(usage.__file__).read_text())
 )
 
 pytestmark = pytest.mark.skipif(
@@ -86,10 +88,29 @@ def victoria_metrics(tmp_path_factory):
         )
         assert imported.status_code == 204, imported.text
         requests.get(f"{url}/internal/force_flush", timeout=30)
+        replay_rules(url, workdir / "vmalert.log")
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def replay_rules(url: str, log: Path) -> None:
+    """Evaluate the project's recording rules over HISTORY into VictoriaMetrics (vmalert)."""
+    args = [
+        "vmalert",
+        *(f"-rule={path}" for path in rule_files()),
+        f"-datasource.url={url}",
+        f"-remoteWrite.url={url}",
+        f"-replay.timeFrom={HISTORY[0].isoformat()}",
+        f"-replay.timeTo={HISTORY[1].isoformat()}",
+        "-replay.rulesDelay=0s",
+        "-replay.disableProgressBar",
+        f"-evaluationInterval={SCRAPE_INTERVAL}s",
+    ]
+    with log.open("w") as out:
+        subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=120)
+    requests.get(f"{url}/internal/force_flush", timeout=30)
 
 
 def ready(url: str) -> bool:
@@ -126,3 +147,25 @@ def test_collect_usage_on_victoriametrics_equals_the_prometheus_run(
     on_victoria_metrics = collected(prometheus_settings, victoria_metrics)
     assert any(key[1] == "PersistentVolumeClaim" for key in on_prometheus)
     assert on_victoria_metrics == on_prometheus
+
+
+@pytest.mark.parametrize("metric", ["cpu/request", "memory/request"])
+def test_the_metrics_api_on_victoriametrics_answers_the_points_it_answers_on_prometheus(
+    prometheus_settings, api_client, victoria_metrics, metric
+):
+    params = {"cluster": CLUSTER, "start": START, "end": END, "step": 300}
+    answers = []
+    for url in (prometheus_settings.PROMETHEUS_URL, victoria_metrics):
+        prometheus_settings.PROMETHEUS_URL = url
+        answer = api_client.get(f"/api/v1/metrics/{metric}", params)
+        assert answer.status_code == 200, answer.content
+        answers.append(
+            {json.dumps(s["labels"], sort_keys=True): s["points"] for s in answer.json()["series"]}
+        )
+    on_prometheus, on_victoria_metrics = answers
+    assert len(on_victoria_metrics) >= 20 and on_victoria_metrics.keys() <= on_prometheus.keys()
+    assert all(points == on_prometheus[key] for key, points in on_victoria_metrics.items())
+    # Only pods of a few minutes, one point on Prometheus, are missing (docs/collection.md).
+    assert all(
+        len(on_prometheus[key]) == 1 for key in on_prometheus.keys() - on_victoria_metrics.keys()
+    )
