@@ -143,9 +143,7 @@ def clean_rows(fault_settings) -> dict:
     return clean
 
 
-def test_runs_broken_at_seeded_points_leave_every_hour_exact_after_the_next_run(
-    db, fault_settings
-):
+def test_runs_broken_at_seeded_points_leave_every_hour_exact_after_the_next_run(db, fault_settings):
     settings = fault_settings
     prometheus_url = settings.PROMETHEUS_URL
     with FaultyProxy(prometheus_url, settings.PROMETHEUS_TIMEOUT) as proxy:
