@@ -8,6 +8,8 @@ memory whatever its size, wait up to the timeout on every socket read (an answer
 in takes as long as the server likes), send a POST's query in the URL, and put the answer's
 body into their exceptions. The exchange below streams the answer through the same session
 instead: every read may wait only for the time left, and the bytes are counted as they come.
+(The status line and headers are read by http.client under requests' timeout, the whole budget
+per read; a server that drips its headers can overrun the deadline by that much, once.)
 
 Credentials in PROMETHEUS_URL (`http://user:secret@host`) are taken out of the URL and sent
 as basic auth, so that the URL that messages and logs show has none.
