@@ -9,7 +9,7 @@ in takes as long as the server likes), send a POST's query in the URL, and put t
 body into their exceptions. The exchange below streams the answer through the same session
 instead: every read may wait only for the time left, and the bytes are counted as they come.
 (The status line and headers are read by http.client under requests' timeout, the whole budget
-per read; a server that drips its headers can overrun the deadline by that much, once.)
+per read: a server that drips its status line and headers is not held to the deadline.)
 
 Credentials in PROMETHEUS_URL (`http://user:secret@host`) are taken out of the URL and sent
 as basic auth, so that the URL that messages and logs show has none.
