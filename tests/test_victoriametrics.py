@@ -134,8 +134,10 @@ def collected(settings, url: str) -> dict[tuple, tuple]:
 
 
 def test_collect_usage_finds_left_open_windows_on_victoriametrics_and_closed_on_prometheus_2(
-    victoria_metrics, prometheus
+    db, victoria_metrics, prometheus
 ):
+    # `db` only keeps this module's tests together (pytest-django runs tests without db
+    # first), so that VictoriaMetrics is loaded once.
     at = datetime.fromisoformat(END)
     # VictoriaMetrics has no version: taken for Prometheus 2, it would lose edge samples.
     assert PrometheusClient(victoria_metrics, retries=0).buildinfo().get("version") is None
