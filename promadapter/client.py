@@ -1,9 +1,12 @@
 """The one HTTP client for Prometheus' query API (also Thanos Query, Mimir, VictoriaMetrics).
 
-Every request has a timeout; connection errors, timeouts and 5xx answers are retried with
-exponential backoff; long range queries are cut into pieces below Prometheus' limit of 11,000
-points per series and joined again. Failures surface as three exception types that the API maps to
-HTTP statuses: PrometheusUnavailable (502), PrometheusTimeout (504), PrometheusBadResponse (502).
+Every request has a total deadline, connection and all reads together (promadapter.transport,
+over prometheus-api-client's session), and a cap on the answer's bytes and series; every answer's
+shape is checked (promadapter.answers). Connection errors, timeouts, 5xx and partial answers are
+retried with exponential backoff; long range queries are cut into pieces below Prometheus' limit
+of 11,000 points per series and joined again. Failures surface as three exception types that the
+API maps to HTTP statuses: PrometheusUnavailable (502), PrometheusTimeout (504),
+PrometheusBadResponse (502). Credentials in the URL go out as basic auth, never into a message.
 Results keep Prometheus' JSON shape (`{"metric": {...}, "values": [[ts, "value"], ...]}`), values
 as the strings Prometheus sent, so callers choose float or Decimal.
 """
@@ -17,31 +20,27 @@ import requests
 from django.conf import settings
 
 from promadapter.instrumentation import observed
+from promadapter import answers
+from promadapter.errors import (
+    PrometheusBadResponse,
+    PrometheusError,
+    PrometheusTimeout,
+    PrometheusUnavailable,
+)
+from promadapter.transport import connect, exchange
+
+__all__ = [
+    "PrometheusBadResponse",
+    "PrometheusClient",
+    "PrometheusError",
+    "PrometheusTimeout",
+    "PrometheusUnavailable",
+]
 
 log = logging.getLogger(__name__)
 
 # Prometheus refuses range queries of more than 11,000 points per series; stay clearly below.
 POINTS_PER_CHUNK = 10_000
-
-
-class PrometheusError(Exception):
-    """Base of the client's errors; `detail` is safe to show to an API user."""
-
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.detail = detail
-
-
-class PrometheusUnavailable(PrometheusError):
-    """Prometheus could not be reached or answered 5xx on every attempt."""
-
-
-class PrometheusTimeout(PrometheusError):
-    """Prometheus did not answer in time, or gave up evaluating the query."""
-
-
-class PrometheusBadResponse(PrometheusError):
-    """Prometheus answered, but not with a usable result (bad JSON, an error, a rejected query)."""
 
 
 def unix_seconds(at: datetime | float | int) -> float:
@@ -68,19 +67,8 @@ def chunks(start: float, end: float, step: float) -> list[tuple[float, float]]:
     return pieces
 
 
-def result(data: dict | list) -> list:
-    """Return the `result` list of a query answer's data, checking its shape."""
-    if not isinstance(data, dict) or not isinstance(data.get("result"), list):
-        raise PrometheusBadResponse("Prometheus answered a query without a result list")
-    for item in data["result"]:
-        # Scalars and strings are [ts, value] pairs, vectors and matrices {"metric": ...} objects.
-        if isinstance(item, dict) and not isinstance(item.get("metric"), dict):
-            raise PrometheusBadResponse("Prometheus answered a series without labels")
-    return data["result"]
-
-
 class PrometheusClient:
-    """A thin client over one `requests.Session`, configured from settings by default."""
+    """A client over one prometheus-api-client connector, configured from settings by default."""
 
     def __init__(
         self,
@@ -92,35 +80,49 @@ class PrometheusClient:
         headers: dict[str, str] | None = None,
         bearer_token: str | None = None,
         ca_file: str | None = None,
+        max_bytes: int | None = None,
+        max_series: int | None = None,
     ):
-        self.url = (url or settings.PROMETHEUS_URL).rstrip("/")
         self.timeout = settings.PROMETHEUS_TIMEOUT if timeout is None else timeout
         self.retries = settings.PROMETHEUS_RETRIES if retries is None else retries
         self.backoff = backoff
-        self.session = requests.Session()
-        self.session.headers.update(settings.PROMETHEUS_HEADERS if headers is None else headers)
+        self.max_bytes = settings.PROMETHEUS_MAX_BYTES if max_bytes is None else max_bytes
+        self.max_series = settings.PROMETHEUS_MAX_SERIES if max_series is None else max_series
+        headers = dict(settings.PROMETHEUS_HEADERS if headers is None else headers)
         token = settings.PROMETHEUS_BEARER_TOKEN if bearer_token is None else bearer_token
         if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+            headers["Authorization"] = f"Bearer {token}"
         ca_file = settings.PROMETHEUS_CA_FILE if ca_file is None else ca_file
-        if ca_file:
-            self.session.verify = ca_file
+        url = (url or settings.PROMETHEUS_URL).rstrip("/")
+        self.connector = connect(url, headers, ca_file or True)
+        # The URL without credentials: the only one messages and logs show.
+        self.url = self.connector.url
 
     def query(self, expr: str, at: datetime | float | None = None) -> list:
         """Return the result of an instant query (a vector, or a matrix for `expr[range]`)."""
         params = {"query": expr}
         if at is not None:
             params["time"] = f"{unix_seconds(at):.3f}"
-        return result(self.call("query", params))
+        return answers.query_result(self.call("query", params), self.url, self.max_series)
 
     def query_range(
-        self, expr: str, start: datetime | float, end: datetime | float, step: float
+        self,
+        expr: str,
+        start: datetime | float,
+        end: datetime | float,
+        step: float,
+        max_points: int | None = None,
     ) -> list[dict]:
-        """Return the matrix of a range query, fetched in pieces if it is long."""
+        """Return the matrix of a range query, fetched in pieces if it is long.
+
+        With max_points, an answer of more points than that (a server that returns more
+        series than it counted a moment before) is a PrometheusBadResponse.
+        """
         start_s, end_s = unix_seconds(start), unix_seconds(end)
         if step <= 0 or end_s < start_s:
             raise ValueError("a range query needs step > 0 and start <= end")
         merged: dict[tuple, dict] = {}
+        points = 0
         for piece_start, piece_end in chunks(start_s, end_s, step):
             params = {
                 "query": expr,
@@ -128,10 +130,19 @@ class PrometheusClient:
                 "end": f"{piece_end:.3f}",
                 "step": f"{step:g}",
             }
-            for series in result(self.call("query_range", params)):
+            data = self.call("query_range", params)
+            result = answers.query_result(data, self.url, self.max_series)
+            if data["resultType"] != "matrix":
+                raise answers.bad(self.url, "a range query answer that is not a matrix")
+            for series in result:
                 key = tuple(sorted(series["metric"].items()))
                 merged.setdefault(key, {"metric": series["metric"], "values": []})
                 merged[key]["values"] += series["values"]
+                points += len(series["values"])
+            if len(merged) > self.max_series:
+                raise answers.bad(self.url, f"more than PROMETHEUS_MAX_SERIES ({self.max_series})")
+            if max_points is not None and points > max_points:
+                raise answers.bad(self.url, f"{points} points, more than the {max_points} allowed")
         return list(merged.values())
 
     def raw_samples(self, selector: str, start: datetime | float, end: datetime | float) -> list:
@@ -151,7 +162,7 @@ class PrometheusClient:
             "start": f"{unix_seconds(start):.3f}",
             "end": f"{unix_seconds(end):.3f}",
         }
-        return self.call("series", params)
+        return answers.series_result(self.call("series", params), self.url, self.max_series)
 
     def buildinfo(self) -> dict:
         """Return Prometheus' build information ({} from servers that have none)."""
@@ -168,10 +179,8 @@ class PrometheusClient:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                if method == "GET":
-                    response = self.session.get(url, params=params, timeout=self.timeout)
-                else:
-                    response = self.session.post(url, data=params, timeout=self.timeout)
+                answer = exchange(self.connector, method, url, params, self.timeout, self.max_bytes)
+                return self.data(answer.status, answer.body)
             except requests.Timeout:
                 if last:
                     raise PrometheusTimeout(
@@ -182,9 +191,9 @@ class PrometheusClient:
                     raise PrometheusUnavailable(
                         f"Prometheus at {self.url} is unreachable: {type(e).__name__}"
                     ) from None
-            else:
-                if response.status_code < 500 or last:
-                    return self.data(response)
+            except (PrometheusTimeout, PrometheusUnavailable):
+                if last:
+                    raise
             delay = self.backoff * 2**attempt
             log.warning(
                 "Prometheus %s failed (attempt %d), retrying in %.1f s",
@@ -195,28 +204,6 @@ class PrometheusClient:
             time.sleep(delay)
         raise AssertionError("unreachable")  # the last attempt always returns or raises
 
-    def data(self, response: requests.Response) -> dict | list:
+    def data(self, status: int, body: bytes):
         """Return the `data` of a Prometheus answer, or raise the matching typed error."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or "status" not in body:
-            if response.status_code >= 500:
-                raise PrometheusUnavailable(
-                    f"Prometheus at {self.url} answered HTTP {response.status_code}"
-                )
-            raise PrometheusBadResponse(
-                f"Prometheus at {self.url} answered HTTP {response.status_code} "
-                "with a body that is not its JSON API"
-            )
-        if body["status"] != "success":
-            error_type, error = body.get("errorType", ""), body.get("error", "")
-            if error_type == "timeout":
-                raise PrometheusTimeout(f"Prometheus gave up evaluating the query: {error}")
-            if response.status_code >= 500:
-                raise PrometheusUnavailable(f"Prometheus failed ({error_type}): {error}")
-            raise PrometheusBadResponse(f"Prometheus rejected the query ({error_type}): {error}")
-        if "data" not in body:
-            raise PrometheusBadResponse(f"Prometheus at {self.url} answered without data")
-        return body["data"]
+        return answers.data(answers.decode(body, status, self.url), status, self.url)

@@ -3,7 +3,8 @@
 Every expression is evaluated at the last millisecond of a UTC hour, T = h + 1 h - 1 ms, in a
 range query with a one-hour step, so one query answers for many hours. Range selectors then
 cover exactly the hour's samples: `[3599999ms]` at T is [h, T] on Prometheus 2 (closed
-ranges), `[3600000ms]` is (h - 1 ms, T] on Prometheus 3 (left-open); `hour_range` picks it.
+ranges), `[3600000ms]` is (h - 1 ms, T] on Prometheus 3 and VictoriaMetrics (left-open);
+`hour_range` picks it from what promadapter.windows found the engine to do.
 
 Counters are never passed through rate() or increase(), which extrapolate to the window
 edges. For each raw series (one container instance, one sandbox interface) the hour's
@@ -49,8 +50,8 @@ HEARTBEATS = (
 )
 
 
-def hour_range(prometheus_major: int) -> str:
-    return "3599999ms" if prometheus_major < 3 else "3600000ms"
+def hour_range(left_open: bool) -> str:
+    return "3600000ms" if left_open else "3599999ms"
 
 
 class UsageQueries:

@@ -300,7 +300,11 @@ class MetricValues(APIView):
                 f"{count} series x {query.steps} points is more than the {max_points} allowed; "
                 "filter by namespace, pod, container or node, or use a larger step",
             )
-        matrix = client.query_range(expr, query.start, query.end, query.step) if count else []
+        matrix = (
+            client.query_range(expr, query.start, query.end, query.step, max_points)
+            if count
+            else []
+        )
         body = {
             "metric": metric.name,
             "unit": metric.unit,

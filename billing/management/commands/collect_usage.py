@@ -3,7 +3,8 @@
 Collects exact hourly usage per job from Prometheus for whole UTC hours in [start, end).
 Without --start it goes on from the last collected hour; without --end it stops at the
 last hour that ended at least KUBEMON_COLLECT_LAG_SECONDS ago. Safe to run again over any
-window: each hour is replaced whole, in one transaction.
+window: each hour is replaced whole, in one transaction. Two runs never collect the same
+cluster at once: the second waits for the first (KUBEMON_COLLECT_LOCK_WAIT), then skips it.
 """
 
 from datetime import datetime, timedelta
@@ -16,9 +17,11 @@ from billing.attribution import usage_by_job
 from billing.collect import Collector
 from billing.gpus import parse_weights
 from billing.hours import chunks, default_window, hours_in, is_hour_aligned
+from billing.locks import Busy, collection_lock
 from billing.models import Cluster, CollectionRun
 from billing.statements import PricingError, refresh_open_drafts
 from billing.store import AccountResolver, last_collected_hour, record_gaps, write_hour
+from promadapter import windows
 from promadapter.client import (
     PrometheusClient,
     PrometheusError,
@@ -84,16 +87,14 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         client = PrometheusClient()
         try:
-            major = prometheus_major(client)
+            left_open = range_windows_left_open(client, end or timezone.now())
             found = self.clusters(client, start, end, options["cluster"])
         except PrometheusError as e:
             self.record_lookup_failure(e, start, end, options["cluster"])
             raise CommandError(f"Prometheus failed: {e.detail}") from None
         try:
             for name, matcher in found:
-                cluster, _ = Cluster.objects.get_or_create(name=name)
-                window = self.window(cluster, start, end)
-                self.collect_cluster(client, cluster, matcher, major, window)
+                self.collect_locked(client, name, matcher, left_open, (start, end))
         except PrometheusError as e:
             raise CommandError(f"Prometheus failed: {e.detail}") from None
 
@@ -140,6 +141,20 @@ class Command(BaseCommand):
                 prometheus_unreachable=unreachable(error),
             )
 
+    def collect_locked(self, client, name: str, matcher: str | None, left_open: bool, bounds):
+        """Collect one cluster holding its lock; skip it if another run holds it."""
+        try:
+            with collection_lock(name, settings.KUBEMON_COLLECT_LOCK_WAIT):
+                # Read the last collected hour only now: the other run may have moved it.
+                cluster, _ = Cluster.objects.get_or_create(name=name)
+                window = self.window(cluster, *bounds)
+                self.collect_cluster(client, cluster, matcher, left_open, window)
+        except Busy:
+            self.stderr.write(
+                f"{name}: skipped, another collect_usage is collecting this cluster "
+                f"(waited {settings.KUBEMON_COLLECT_LOCK_WAIT:g} s)"
+            )
+
     def window(self, cluster: Cluster, start, end) -> tuple[datetime, datetime]:
         """The given bounds, or the default window of the cluster for those not given."""
         default_start, default_end = default_window(
@@ -150,7 +165,7 @@ class Command(BaseCommand):
         )
         return start or default_start, end or default_end
 
-    def collect_cluster(self, client, cluster, matcher: str | None, major: int, window):
+    def collect_cluster(self, client, cluster, matcher: str | None, left_open: bool, window):
         start, end = window
         name = cluster.name
         hours = hours_in(start, end)
@@ -161,7 +176,7 @@ class Command(BaseCommand):
             cluster=name, window_start=start, window_end=end, started_at=timezone.now()
         )
         queries = UsageQueries(
-            hour_range(major),
+            hour_range(left_open),
             matcher,
             settings.KUBEMON_COUNTER_LOOKBACK,
             settings.KUBEMON_REPLICA_LABELS,
@@ -221,10 +236,13 @@ def unreachable(error: Exception) -> bool:
     return isinstance(error, PrometheusUnavailable | PrometheusTimeout)
 
 
-def prometheus_major(client) -> int:
-    """Prometheus' major version: 3 changed range selectors to left-open."""
-    info = client.buildinfo()
+def range_windows_left_open(client, at: datetime) -> bool:
+    """Whether the engine's range windows are left-open, probed at `at` (promadapter.windows).
+
+    With no probe series there yet, Prometheus' version decides: 3 made windows left-open.
+    """
     try:
-        return int(str(info.get("version", "2")).split(".")[0])
-    except ValueError:
-        return 2
+        return windows.left_open(client, at.timestamp())
+    except windows.NoProbeSamples:
+        version = str(client.buildinfo().get("version", "2"))
+        return not version.startswith(("0.", "1.", "2."))
