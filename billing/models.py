@@ -177,6 +177,8 @@ class DailyUsage(models.Model):
     namespace = models.CharField(max_length=63)
     account = models.ForeignKey(Account, models.PROTECT)
     jobs = models.PositiveIntegerField(default=0)
+    # Hourly rows summed (a job's hour counts once): what /metrics counts on `unassigned`.
+    job_hours = models.PositiveIntegerField(default=0)
     cpu_core_seconds = models.FloatField(default=0)
     cpu_request_core_seconds = models.FloatField(default=0)
     cpu_max_core_seconds = models.FloatField(default=0)
@@ -238,6 +240,12 @@ class CollectionRun(models.Model):
     queries = models.PositiveIntegerField(default=0)
     query_seconds = models.FloatField(default=0)
     error = models.TextField(blank=True)
+    # The run failed because Prometheus did not answer (unreachable, 5xx, timeout).
+    prometheus_unreachable = models.BooleanField(default=False)
+
+    class Meta:
+        # Each cluster's last run, for /metrics (billing/collection_metrics.py).
+        indexes = [models.Index(fields=["cluster", "started_at"])]
 
     def __str__(self):
         return f"{self.window_start:%Y-%m-%d %H:%M}–{self.window_end:%H:%M} {self.status}"

@@ -88,6 +88,7 @@ def daily_sums(hourly_model, start: date, end: date, cluster_id: int | None = No
         )
         .annotate(
             jobs=Count("job_id", distinct=True),
+            job_hours=Count("id"),
             cpu_max_core_seconds=ExactSum(Greatest("cpu_core_seconds", "cpu_request_core_seconds")),
             memory_max_byte_seconds=ExactSum(
                 Greatest("memory_byte_seconds", "memory_request_byte_seconds")

@@ -175,6 +175,11 @@ PROMETHEUS_RETRIES = envint("PROMETHEUS_RETRIES", 3)
 # The most points one metrics API request may ask Prometheus for (series x steps).
 PROMETHEUS_MAX_POINTS = envint("PROMETHEUS_MAX_POINTS", 11000)
 
+# Seconds /readyz waits for Prometheus (one try): below the readiness probe's timeout.
+KUBEMON_READY_TIMEOUT = envfloat("KUBEMON_READY_TIMEOUT", 2.0)
+# When set, /metrics answers only scrapes that send `Authorization: Bearer <token>`.
+KUBEMON_METRICS_TOKEN = envsecret("KUBEMON_METRICS_TOKEN")
+
 # The cluster name used when series carry no `cluster` label.
 KUBEMON_CLUSTER = os.getenv("KUBEMON_CLUSTER", "default")
 # The kube_namespace_labels label that names a namespace's account (cost centre).

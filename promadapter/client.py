@@ -16,6 +16,8 @@ from datetime import datetime
 import requests
 from django.conf import settings
 
+from promadapter.instrumentation import observed
+
 log = logging.getLogger(__name__)
 
 # Prometheus refuses range queries of more than 11,000 points per series; stay clearly below.
@@ -159,6 +161,7 @@ class PrometheusClient:
             return {}
         return data if isinstance(data, dict) else {}
 
+    @observed
     def call(self, endpoint: str, params: dict, method: str = "POST") -> dict | list:
         """Ask /api/v1/<endpoint> with retries; return the `data` of a success answer."""
         url = f"{self.url}/api/v1/{endpoint}"

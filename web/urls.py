@@ -1,12 +1,14 @@
-"""Pages, the login, the language switch and the app's own health check."""
+"""Pages, the login, the language switch, and the app's own health checks and metrics."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from web.views import accounts, exports, health, jobs, live, overview, statements
+from web.views import accounts, exports, health, jobs, live, metrics, overview, statements
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="web/login.html"),

@@ -19,7 +19,12 @@ from billing.hours import chunks, default_window, hours_in, is_hour_aligned
 from billing.models import Cluster, CollectionRun
 from billing.statements import PricingError, refresh_open_drafts
 from billing.store import AccountResolver, last_collected_hour, record_gaps, write_hour
-from promadapter.client import PrometheusClient, PrometheusError
+from promadapter.client import (
+    PrometheusClient,
+    PrometheusError,
+    PrometheusTimeout,
+    PrometheusUnavailable,
+)
 from promadapter.params import ParamError, parse_time
 from promadapter.usage import UsageQueries, hour_range
 
@@ -80,7 +85,12 @@ class Command(BaseCommand):
         client = PrometheusClient()
         try:
             major = prometheus_major(client)
-            for name, matcher in self.clusters(client, start, end, options["cluster"]):
+            found = self.clusters(client, start, end, options["cluster"])
+        except PrometheusError as e:
+            self.record_lookup_failure(e, start, end, options["cluster"])
+            raise CommandError(f"Prometheus failed: {e.detail}") from None
+        try:
+            for name, matcher in found:
                 cluster, _ = Cluster.objects.get_or_create(name=name)
                 window = self.window(cluster, start, end)
                 self.collect_cluster(client, cluster, matcher, major, window)
@@ -108,6 +118,27 @@ class Command(BaseCommand):
             names = ", ".join(c[0] for c in found)
             raise CommandError(f"--cluster: no cluster named {only!r} (known: {names})")
         return chosen
+
+    def record_lookup_failure(self, error: PrometheusError, start, end, only: str | None):
+        """Record a failed run for each known cluster, or for the one asked for.
+
+        Prometheus failed before any run began: without a run, /metrics and its alerts
+        would not see the failure.
+        """
+        now = timezone.now()
+        clusters = Cluster.objects.filter(name=only) if only else Cluster.objects.all()
+        for cluster in clusters:
+            window_start, window_end = self.window(cluster, start, end)
+            CollectionRun.objects.create(
+                cluster=cluster.name,
+                window_start=window_start,
+                window_end=window_end,
+                status=CollectionRun.Status.FAILED,
+                started_at=now,
+                finished_at=now,
+                error=error.detail,
+                prometheus_unreachable=unreachable(error),
+            )
 
     def window(self, cluster: Cluster, start, end) -> tuple[datetime, datetime]:
         """The given bounds, or the default window of the cluster for those not given."""
@@ -164,6 +195,7 @@ class Command(BaseCommand):
         except Exception as e:
             run.status = CollectionRun.Status.FAILED
             run.error = getattr(e, "detail", None) or f"{type(e).__name__}: {e}"
+            run.prometheus_unreachable = unreachable(e)
             raise
         else:
             run.status = CollectionRun.Status.SUCCEEDED
@@ -182,6 +214,11 @@ class Command(BaseCommand):
         except PricingError as e:
             # Collection is not pricing: the usage is stored; the drafts wait for a tariff.
             self.stderr.write(f"{name}: draft statements not recomputed: {e}")
+
+
+def unreachable(error: Exception) -> bool:
+    """Whether a run failed because Prometheus did not answer: down, 5xx, or too slow."""
+    return isinstance(error, PrometheusUnavailable | PrometheusTimeout)
 
 
 def prometheus_major(client) -> int:
