@@ -4,8 +4,11 @@ from dashboards import variables
 from dashboards.layout import dashboard
 from dashboards.panels import CORES, GPUS, graph, sel, single
 
-NODE = "{{cluster}} {{node}}"  # legends
+# Legends: one line per node, or per namespace, of each cluster.
+NODE = "{{cluster}} {{node}}"
 NAMESPACE = "{{cluster}} {{namespace}}"
+# One series per node and resource: count the CPU ones.
+NODES = "count({})".format(sel("node:kube_node_status_allocatable:max", 'resource="cpu"'))
 # One pod once, whatever the number of kube-state-metrics replicas exporting it.
 RUNNING_PODS = "count(max by (cluster, namespace, pod) ({}) == 1)".format(
     sel("kube_pod_status_phase", 'phase="Running"')
@@ -13,7 +16,8 @@ RUNNING_PODS = "count(max by (cluster, namespace, pod) ({}) == 1)".format(
 
 
 def allocatable(resource: str) -> str:
-    return f"sum({sel('node:kube_node_status_allocatable:max', f'resource={resource!r}')})"
+    matcher = f'resource="{resource}"'
+    return f"sum({sel('node:kube_node_status_allocatable:max', matcher)})"
 
 
 def per_node(rule: str, *matchers: str) -> str:
@@ -29,7 +33,7 @@ def build():
     cpu_rate = "node_namespace_pod_container:container_cpu_usage_seconds:sum_rate5m"
     working_set = "node_namespace_pod_container:container_memory_working_set_bytes:max"
     summary = [
-        single("Nodes", "none", f"count({sel('node:kube_node_status_allocatable:max')})"),
+        single("Nodes", "none", NODES),
         single("Running pods", "none", RUNNING_PODS),
         single("Allocatable CPU", CORES, allocatable("cpu")),
         single("Allocatable memory", "bytes", allocatable("memory")),
