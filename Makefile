@@ -61,3 +61,8 @@ demo: venv debian-packages node_modules/.installed messages
 
 clean:
 	rm -rf $(VENV) kubemon.sqlite3 var node_modules test-output
+
+# The Grafana dashboards (deploy/grafana/), regenerated from their code in dashboards/.
+.PHONY: dashboards
+dashboards: venv
+	$(PY) -m dashboards
