@@ -8,7 +8,7 @@ the pod labels whether they arrive as pod/namespace or as exported_pod/exported_
 
 from dashboards import variables
 from dashboards.layout import dashboard
-from dashboards.panels import GPUS, graph, sel, single
+from dashboards.panels import FULL, GPUS, graph, sel, single
 
 GPU_RESOURCES = 'resource=~"nvidia_com_.+"'
 WHOLE_GPUS = 'resource="nvidia_com_gpu"'
@@ -82,7 +82,7 @@ def build():
                 "{{namespace}}/{{pod}}": "topk(10, sum by (cluster, namespace, pod) "
                 f"({sel(GPU_MEMORY)}))"
             },
-            width=24,
+            width=FULL,
         ),
     ]
     return dashboard(

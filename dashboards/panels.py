@@ -11,7 +11,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 # Graph widths on Grafana's 24-column grid.
-FULL, HALF, THIRD, QUARTER = 24, 12, 8, 6
+FULL, HALF, QUARTER = 24, 12, 6
 CORES = "suffix: cores"  # Grafana's custom unit: the number, then " cores"
 GPUS = "suffix: GPUs"
 
