@@ -79,3 +79,8 @@ demo: venv debian-packages node_modules/.installed messages
 
 clean:
 	rm -rf $(VENV) kubemon.sqlite3 var node_modules test-output .tools
+
+# The Grafana dashboards (deploy/grafana/), regenerated from their code in dashboards/.
+.PHONY: dashboards
+dashboards: venv
+	$(PY) -m dashboards

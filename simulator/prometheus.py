@@ -8,6 +8,10 @@ the current time:
    history window against it and writes the recorded series as blocks;
 4. the final Prometheus starts on the same data directory with both sets of blocks, the
    project's rule files, and a scrape of the live simulator endpoint.
+
+The final Prometheus also scrapes the app's own /metrics (job `kubemon`, every second) at
+whatever address `scrape_app` names, none until then: the tests of the pipeline dashboard
+start the app and point Prometheus at it without a restart.
 """
 
 import json
@@ -58,6 +62,18 @@ def run(args: list[str], log: Path) -> None:
         raise PrometheusError(f"{args[0]} {args[1]} failed ({done.returncode}):\n{tail}")
 
 
+def app_scrape_job(targets_file: Path) -> str:
+    """A scrape job, `kubemon`, over the targets listed in `targets_file` (file_sd)."""
+    return (
+        "  - job_name: kubemon\n"
+        "    scrape_interval: 1s\n"
+        "    scrape_timeout: 1s\n"
+        "    file_sd_configs:\n"
+        f"      - files: [{json.dumps(str(targets_file))}]\n"
+        "        refresh_interval: 1s\n"
+    )
+
+
 def config_text(scrape_configs: str, scrape_interval: int) -> str:
     """Return a prometheus.yml: global intervals, the project's rules, the given scrapes."""
     rules = "\n".join(f"  - {json.dumps(str(p))}" for p in rule_files()) or "  []"
@@ -78,6 +94,7 @@ class PrometheusServer:
         self.data_dir = self.workdir / "data"
         self.config_file = self.workdir / "prometheus.yml"
         self.log = self.workdir / "prometheus.log"
+        self.app_targets = self.workdir / "kubemon-targets.json"
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +194,20 @@ class PrometheusServer:
             shutil.move(str(block), self.data_dir / block.name)
 
     def write_config(self, scrape_configs: str, scrape_interval: int) -> None:
-        self.config_file.write_text(config_text(scrape_configs, scrape_interval))
+        """Write prometheus.yml: the given `scrape_configs:` block and the app's job."""
+        self.scrape_app(None)
+        # The app's job joins the given list, which may be written empty, as a flow list.
+        scrapes = scrape_configs.strip().removesuffix("[]").rstrip()
+        scrapes += "\n" + app_scrape_job(self.app_targets)
+        self.config_file.write_text(config_text(scrapes, scrape_interval))
+
+    def scrape_app(self, address: str | None) -> None:
+        """Have the `kubemon` job scrape the app at `address` (host:port) from now on.
+
+        None stops the scrapes: the job is left without targets.
+        """
+        targets = [{"targets": [address]}] if address else []
+        self.app_targets.write_text(json.dumps(targets))
 
 
 def simulator_command(*args: str) -> list[str]:
