@@ -19,7 +19,6 @@ from datetime import datetime
 import requests
 from django.conf import settings
 
-from promadapter.instrumentation import observed
 from promadapter import answers
 from promadapter.errors import (
     PrometheusBadResponse,
@@ -27,6 +26,7 @@ from promadapter.errors import (
     PrometheusTimeout,
     PrometheusUnavailable,
 )
+from promadapter.instrumentation import observed
 from promadapter.transport import connect, exchange
 
 __all__ = [
