@@ -16,6 +16,7 @@ from billing.attribution import usage_by_job
 from billing.collect import Collector
 from billing.gpus import parse_weights
 from billing.hours import chunks, default_window, hours_in, is_hour_aligned
+from billing.jobs import JobDirectory
 from billing.models import Cluster, CollectionRun
 from billing.statements import PricingError, refresh_open_drafts
 from billing.store import AccountResolver, last_collected_hour, record_gaps, write_hour
@@ -147,9 +148,10 @@ class Command(BaseCommand):
         )
         accounts = AccountResolver(cluster)
         progress = Progress(self.stdout, len(hours), name)
+        jobs = JobDirectory(cluster)
         try:
-            for chunk in chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS):
-                data = collector.hours(chunk)
+            batches = chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS)
+            for chunk, data in collector.read_ahead(batches):
                 gaps = data[chunk[0]].gaps
                 t0, t1 = chunk[0].timestamp(), chunk[-1].timestamp() + 3600
                 record_gaps(cluster, run, gaps.touching(t0, t1))
@@ -158,7 +160,7 @@ class Command(BaseCommand):
                     labels = data[hour].namespace_label
                     h0 = hour.timestamp()
                     flag = gaps.flag(h0, h0 + 3600)
-                    write_hour(cluster, hour, usage, labels, accounts, run, flag)
+                    write_hour(cluster, hour, usage, labels, accounts, run, flag, jobs)
                     run.hours_written += 1
                     progress.hour(hour, len(usage), collector.queries_run)
         except Exception as e:
