@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint rules-test prometheus debian-packages messages venv clean
+.PHONY: demo test lint rules-test prometheus debian-packages messages venv clean bench
 
 venv: $(VENV)/.installed
 
@@ -55,6 +55,11 @@ rules-test: prometheus
 test: venv debian-packages node_modules/.installed messages lint rules-test
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+# Collection at cluster scale (docs/benchmarks.md); not part of `make test`. The simulated
+# days are backfilled once into ~/.cache/kubemon-bench. BENCH_ARGS, e.g. --sizes small.
+bench: venv debian-packages
+	nice -n 5 $(PY) bench/collect.py $(BENCH_ARGS)
 
 demo: venv debian-packages node_modules/.installed messages
 	$(PY) -m simulator.demo
