@@ -86,7 +86,7 @@ def test_a_run_reads_its_jobs_once_and_widens_them_with_one_update_per_hour(db):
     assert HourlyUsage.objects.filter(hour=MARCH + 2 * HOUR).count() == 600
 
 
-def collect(window, **options):
+def collect(window):
     start, end = window
     call_command("collect_usage", start=start.isoformat(), end=end.isoformat(), cluster="default")
     return sorted(
