@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint rules-test prometheus debian-packages messages venv clean prometheusrule
+.PHONY: demo test lint rules-test prometheus debian-packages messages venv clean prometheusrule bench
 
 venv: $(VENV)/.installed
 
@@ -73,6 +73,11 @@ rules-test: prometheus
 test: venv debian-packages node_modules/.installed messages lint rules-test .tools/kubectl
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+# Collection at cluster scale (docs/benchmarks.md); not part of `make test`. The simulated
+# days are backfilled once into ~/.cache/kubemon-bench. BENCH_ARGS, e.g. --sizes small.
+bench: venv debian-packages
+	nice -n 5 $(PY) bench/collect.py $(BENCH_ARGS)
 
 demo: venv debian-packages node_modules/.installed messages
 	$(PY) -m simulator.demo

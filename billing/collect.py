@@ -17,18 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from billing.facts import Hour, InstanceFacts, counter_increase
+from billing.counters import read_counters
+from billing.facts import Hour, InstanceFacts
 from billing.gaps import Gap, Gaps, existence_seconds, gaps_in
 from billing.hours import HOUR
 from billing.series import object_labels, one_replica, pod_uid_of_cgroup
 from promadapter.promql import quote, regex_escape
-from promadapter.usage import (
-    CONTAINER,
-    COUNTERS,
-    HEARTBEATS,
-    UsageQueries,
-    exact_selector,
-)
+from promadapter.usage import CONTAINER, HEARTBEATS, UsageQueries
 
 MS = timedelta(milliseconds=1)
 
@@ -64,17 +59,38 @@ class Collector:
         self.replicas = replica_labels
         self.concurrency = max(1, concurrency)
         self.queries_run = 0
-        self.query_seconds = 0.0  # waiting on Prometheus, added up over parallel queries
+        # Seconds during which at least one query was waiting on Prometheus: parallel
+        # queries count once, so that it compares with the run's duration.
+        self.query_seconds = 0.0
+        self.in_flight = 0
+        self.busy_since = 0.0
         self.lock = threading.Lock()
 
     def timed(self, call, *args):
-        began = time.monotonic()
+        with self.lock:
+            if self.in_flight == 0:
+                self.busy_since = time.monotonic()
+            self.in_flight += 1
         try:
             return call(*args)
         finally:
             with self.lock:
                 self.queries_run += 1
-                self.query_seconds += time.monotonic() - began
+                self.in_flight -= 1
+                if self.in_flight == 0:
+                    self.query_seconds += time.monotonic() - self.busy_since
+
+    def read_ahead(self, chunks):
+        """Yield (chunk, its hours' data), the next chunk read while the caller writes one."""
+        with ThreadPoolExecutor(1) as pool:
+            pending = None
+            for chunk in chunks:
+                future = pool.submit(self.hours, chunk)
+                if pending:
+                    yield pending[0], pending[1].result()
+                pending = (chunk, future)
+            if pending:
+                yield pending[0], pending[1].result()
 
     def points(self, expr: str, hours: list[datetime], later: int = 0) -> list[tuple]:
         """(hour, raw labels, value) of every point of expr, one replica per series.
@@ -115,7 +131,7 @@ class Collector:
         with ThreadPoolExecutor(self.concurrency) as pool:
             reads = [
                 pool.submit(self.read_gaps, hours),
-                pool.submit(self.read_counters, data, hours),
+                pool.submit(read_counters, self, data, hours),
                 pool.submit(self.read_pods, data, extended),
                 pool.submit(self.read_memory, data, extended),
                 pool.submit(self.read_owners, data, extended),
@@ -235,41 +251,6 @@ class Collector:
             requests[labels["resource"]] = max(requests.get(labels["resource"], value), value)
         for h, labels, _ in self.range(self.q.native_sidecars(), hours):
             data[h].pod(labels).sidecars.add(labels.get("container", ""))
-
-    def read_counters(self, data, hours):
-        """Each counter series' exact increase in each hour, from four facts per series.
-
-        Its last sample in the hour, its last before the hour, its smallest in the hour and
-        whether it reset: the increase is last - before (or last, for a new series); a
-        series that went down is fetched raw and its values after each reset added.
-        """
-        for quantity, (metric, matchers) in COUNTERS.items():
-            facts: dict[tuple, dict[str, float]] = {}
-            for part in ("last", "before", "min", "resets"):
-                expr = self.q.counter_fact(metric, matchers, part)
-                for h, raw, value in self.points(expr, hours):
-                    facts.setdefault((h, tuple(sorted(raw.items()))), {})[part] = value
-            for (h, items), fact in facts.items():
-                if "last" not in fact:
-                    continue
-                raw = dict(items)
-                before = fact.get("before")
-                if fact.get("resets") or (before is not None and fact["min"] < before):
-                    series = exact_selector({**raw, "__name__": metric})
-                    increase = self.reset_increase(series, h, before or 0.0)
-                else:
-                    increase = fact["last"] - (before or 0.0)
-                labels = object_labels(raw)
-                data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(increase)
-
-    def reset_increase(self, series: str, hour: datetime, previous: float) -> float:
-        """Exact increase of one series over the hour, counter resets included.
-
-        An HA pair's two replicas of the series are merged: their samples in time order.
-        """
-        raw = self.timed(self.client.query, self.q.raw_hour(series), hour + HOUR - MS)
-        samples = sorted({(float(t), float(v)) for s in raw for t, v in s["values"]})
-        return counter_increase(previous, [v for _, v in samples])
 
     def read_memory(self, data, hours):
         """Each container instance's working-set samples and start."""

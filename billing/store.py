@@ -10,11 +10,12 @@ import re
 from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from billing import periods, rollup
 from billing.attribution import JobUsage
+from billing.jobs import JobDirectory
 from billing.models import (
     Account,
     Cluster,
@@ -68,37 +69,17 @@ class AccountResolver:
         return self.by_cost_center[cost_center]
 
 
-def jobs_for(cluster: Cluster, hour: datetime, usage: dict[tuple, JobUsage]) -> dict[tuple, Job]:
-    """Return the Job rows of the usage's keys, creating or widening them as needed."""
-    keys = set(usage)
-    wanted = Q(pk__in=[])
-    for namespace, kind, name in keys:
-        wanted |= Q(namespace=namespace, kind=kind, name=name)
-    existing = {
-        (j.namespace, j.kind, j.name): j for j in Job.objects.filter(wanted, cluster=cluster)
-    }
-    new = [
-        Job(
-            cluster=cluster,
-            namespace=namespace,
-            kind=kind,
-            name=name,
-            parent_kind=usage[(namespace, kind, name)].parent_kind,
-            parent_name=usage[(namespace, kind, name)].parent_name,
-            first_seen=hour,
-            last_seen=hour,
-        )
-        for namespace, kind, name in keys - existing.keys()
-    ]
-    for job in Job.objects.bulk_create(new):
-        existing[(job.namespace, job.kind, job.name)] = job
-    widened = []
-    for job in existing.values():
-        if hour < job.first_seen or hour > job.last_seen:
-            job.first_seen, job.last_seen = min(job.first_seen, hour), max(job.last_seen, hour)
-            widened.append(job)
-    Job.objects.bulk_update(widened, ["first_seen", "last_seen"])
-    return existing
+def jobs_for(
+    cluster: Cluster,
+    hour: datetime,
+    usage: dict[tuple, JobUsage],
+    jobs: JobDirectory | None = None,
+) -> dict[tuple, Job]:
+    """Return the Job rows of the usage's keys, creating or widening them as needed.
+
+    A run passes its own directory, so that jobs met in earlier hours are not read again.
+    """
+    return (jobs or JobDirectory(cluster)).for_hour(hour, usage)
 
 
 def write_hour(
@@ -109,20 +90,31 @@ def write_hour(
     accounts: AccountResolver,
     run: CollectionRun,
     flag: str = "",
+    jobs: JobDirectory | None = None,
 ) -> int:
     """Replace the usage of one cluster hour; return the number of rows written.
 
-    `flag` says why the hour is flagged (an unbridged data gap), or is empty.
+    `flag` says why the hour is flagged (an unbridged data gap), or is empty. `jobs` is the
+    run's directory of the Job rows it met (one per call without it).
     """
+    jobs = jobs or JobDirectory(cluster)
+    try:
+        return replace_hour(cluster, hour, usage, labels, accounts, run, flag, jobs)
+    except BaseException:
+        jobs.forget()  # the rows it created or widened in the transaction are gone
+        raise
+
+
+def replace_hour(cluster, hour, usage, labels, accounts, run, flag, jobs: JobDirectory) -> int:
     with transaction.atomic():
         if periods.lock_period_at(hour).is_closed:
             # A closed month never changes: differences become adjustments of an open one.
             return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
         HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
-        jobs = jobs_for(cluster, hour, usage)
+        job_of = jobs.for_hour(hour, usage)
         rows = [
             HourlyUsage(
-                job=jobs[key],
+                job=job_of[key],
                 hour=hour,
                 account=accounts.account(key[0], hour, labels.get(key[0])),
                 **job_usage.quantities,

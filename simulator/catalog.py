@@ -3,6 +3,8 @@
 Long-running pods were created long before any plausible window (2020) and use weekly-periodic
 usage levels so their counters are O(1) to evaluate. One Deployment crashes once a day at a
 seeded time, so restarts also appear in long-running pods; its instances are generated per day.
+A fleet of extra steady Deployments (`steady_pods`) makes the long-running set as large as a
+real cluster's, for benchmarks at scale.
 """
 
 import random
@@ -24,6 +26,8 @@ NAMESPACES = [
 ]
 BATCH_NAMESPACES = ["ml-lab", "genomics", "physics-sim", "sandbox"]
 GPU_NAMESPACES = ["ml-lab", "physics-sim"]
+FLEET_NAMESPACES = ["ml-lab", "genomics", "web-portal", "physics-sim"]
+FLEET_REPLICAS = 4  # pods per fleet Deployment
 
 
 def make_nodes(seed: int, nodes: int, gpu_nodes: int, behaviours=frozenset()) -> list[Node]:
@@ -274,3 +278,47 @@ def long_running(
         "postgres",
     )
     return pods, [pvc]
+
+
+def fleet(seed: int, nodes: list[Node], pods: int, containers: int) -> list[Pod]:
+    """`pods` extra steady pods of `containers` containers each, 4 replicas per Deployment.
+
+    Seeded apart from the fixed long-running set, so adding a fleet changes nothing else.
+    """
+    cpu_nodes = [n for n in nodes if not n.gpus] or nodes
+    rng = random.Random(f"{seed}:fleet")
+    out = []
+    for i in range(pods):
+        d = i // FLEET_REPLICAS
+        name = f"service-{d}"
+        ns = FLEET_NAMESPACES[d % len(FLEET_NAMESPACES)]
+        workload = Workload(ns, "Deployment", name, created=_created(seed, name))
+        rs = f"{name}-{pod_suffix(seed, name, 'rs', length=10)}"
+        pod_name = f"{rs}-{pod_suffix(seed, rs, i)}"
+        node = cpu_nodes[rng.randrange(len(cpu_nodes))]
+        created = _created(seed, pod_name)
+        pod = make_pod(
+            seed,
+            workload,
+            pod_name,
+            node,
+            ("ReplicaSet", rs),
+            created,
+            created + 5,
+            None,
+            None,
+            None,
+            [],
+            periodic=True,
+        )
+        for k in range(containers):
+            cname = f"c{k}"
+            cpu_m, mem = 20 + rng.randrange(480), (64 + rng.randrange(960)) * MI
+            insts = instances(
+                seed, pod.uid, cname, [(created + 6, None)], cpu_m, mem, periodic=True
+            )
+            req = resources(cpu_m / 1000, mem)
+            image = f"registry.example.org/{name}/{cname}:1.0"
+            pod.containers.append(Container(cname, image, req, req, insts))
+        out.append(pod)
+    return out

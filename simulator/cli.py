@@ -40,6 +40,15 @@ def _parser() -> argparse.ArgumentParser:
         default=3600,
         help="seconds; the truth counts what lies in a longer data gap as unobservable",
     )
+    common.add_argument(
+        "--steady-pods",
+        type=int,
+        default=0,
+        help="extra long-running pods, Deployments of 4 replicas (default 0)",
+    )
+    common.add_argument(
+        "--steady-containers", type=int, default=1, help="containers per extra steady pod"
+    )
     p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     h = sub.add_parser("history", parents=[common], help="OpenMetrics file for promtool backfill")
@@ -99,9 +108,13 @@ def main(argv=None) -> int:
             cluster_label=args.cluster_label,
             behaviours=parse_behaviours(args.behaviours),
             max_bridged_gap=args.max_bridged_gap,
+            steady_pods=args.steady_pods,
+            steady_containers=args.steady_containers,
         )
     except ValueError as e:
-        parser.error(f"--nodes/--gpu-nodes/--jobs-per-hour/--behaviours/--max-bridged-gap: {e}")
+        parser.error(
+            f"--nodes/--gpu-nodes/--jobs-per-hour/--behaviours/--max-bridged-gap/--steady-*: {e}"
+        )
     if args.command in ("history", "truth") and args.end <= args.start:
         parser.error("--end must be after --start")
     if args.command == "history":

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from simulator import batch
 from simulator.behaviours import check_behaviours
-from simulator.catalog import NAMESPACES, long_running, make_nodes
+from simulator.catalog import NAMESPACES, fleet, long_running, make_nodes
 from simulator.model import PVC, Pod
 from simulator.targets import Gap, Target, make_targets, scrape_times, segments, target_gaps
 
@@ -43,6 +43,8 @@ class Cluster:
         cluster_label: str | None = None,
         behaviours=(),
         max_bridged_gap: int = 3600,
+        steady_pods: int = 0,
+        steady_containers: int = 1,
     ):
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
@@ -54,6 +56,8 @@ class Cluster:
             raise ValueError("jobs_per_hour must be >= 0")
         if max_bridged_gap < 0:
             raise ValueError("max_bridged_gap must be >= 0")
+        if steady_pods < 0 or steady_containers < 1:
+            raise ValueError("steady_pods must be >= 0 and steady_containers >= 1")
         self.seed = seed
         self.behaviours = check_behaviours(behaviours)
         # The collector's KUBEMON_MAX_BRIDGED_GAP: the truth counts what lies in a longer
@@ -65,6 +69,8 @@ class Cluster:
         self.jobs_per_hour = jobs_per_hour
         self.nodes = make_nodes(seed, nodes, gpu_nodes, self.behaviours)
         self.node_by_name = {n.name: n for n in self.nodes}
+        # Built once: steady pods never change, and their level caches are then shared.
+        self.fleet = fleet(seed, self.nodes, steady_pods, steady_containers)
         self.namespaces = list(NAMESPACES)
         self._targets = make_targets(
             seed, self.nodes, scrape_interval, cluster_label, self.behaviours
@@ -97,6 +103,7 @@ class Cluster:
     def objects(self, a: int, b: int) -> tuple[list[Pod], list[PVC]]:
         """Pods and PVCs whose lifetime [created, deleted) overlaps [a, b) epoch seconds."""
         pods, pvcs = long_running(self.seed, self.nodes, a, b, self.behaviours)
+        pods += self.fleet
         h0, h1 = a // batch.HOUR - batch.LOOKBACK_SLOTS, (b - 1) // batch.HOUR
         for h in range(h0, h1 + 1):
             p, v = self._slot(

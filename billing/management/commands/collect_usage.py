@@ -17,6 +17,7 @@ from billing.attribution import usage_by_job
 from billing.collect import Collector
 from billing.gpus import parse_weights
 from billing.hours import chunks, default_window, hours_in, is_hour_aligned
+from billing.jobs import JobDirectory
 from billing.locks import Busy, collection_lock
 from billing.models import Cluster, CollectionRun
 from billing.statements import PricingError, refresh_open_drafts
@@ -193,9 +194,10 @@ class Command(BaseCommand):
         )
         accounts = AccountResolver(cluster)
         progress = Progress(self.stdout, len(hours), name)
+        jobs = JobDirectory(cluster)
         try:
-            for chunk in chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS):
-                data = collector.hours(chunk)
+            batches = chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS)
+            for chunk, data in collector.read_ahead(batches):
                 gaps = data[chunk[0]].gaps
                 t0, t1 = chunk[0].timestamp(), chunk[-1].timestamp() + 3600
                 record_gaps(cluster, run, gaps.touching(t0, t1))
@@ -204,7 +206,7 @@ class Command(BaseCommand):
                     labels = data[hour].namespace_label
                     h0 = hour.timestamp()
                     flag = gaps.flag(h0, h0 + 3600)
-                    write_hour(cluster, hour, usage, labels, accounts, run, flag)
+                    write_hour(cluster, hour, usage, labels, accounts, run, flag, jobs)
                     run.hours_written += 1
                     progress.hour(hour, len(usage), collector.queries_run)
         except Exception as e:

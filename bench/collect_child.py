@@ -1,0 +1,155 @@
+"""The child processes of bench/collect.py, each measured on its own (peak RSS, wall).
+
+    collect_child.py fresh                      an empty, migrated database
+    collect_child.py collect START END LOG      collect_usage over [START, END), requests in LOG
+    collect_child.py bound LOG                  replay LOG's requests, then COPY the rows
+
+Each prints one line of JSON. DATABASE_URL and PROMETHEUS_URL come from the environment.
+"""
+
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kubemon.settings")
+
+
+def fresh() -> dict:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    db = settings.DATABASES["default"]
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        admin = f"host={db['HOST']} port={db['PORT'] or 5432} user={db['USER']} dbname=postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}"')
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    else:
+        Path(db["NAME"]).unlink(missing_ok=True)
+    call_command("migrate", verbosity=0)
+    return {}
+
+
+def collect(start: str, end: str, log: str) -> dict:
+    import io
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from billing.models import QUANTITIES, CollectionRun, HourlyUsage
+    from promadapter.client import PrometheusClient
+
+    requests, in_db = [], [0.0]
+    original = PrometheusClient.call
+    lock = threading.Lock()
+
+    def logged(client, endpoint, params, method="POST"):
+        with lock:
+            requests.append((endpoint, params, method))
+        return original(client, endpoint, params, method)
+
+    def timed(execute, sql, params, many, context):
+        began = time.monotonic()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            in_db[0] += time.monotonic() - began
+
+    PrometheusClient.call = logged
+    began = time.monotonic()
+    with connection.execute_wrapper(timed):
+        call_command("collect_usage", start=start, end=end, stdout=io.StringIO())
+    wall = time.monotonic() - began
+    Path(log).write_text(json.dumps(requests))
+    run = CollectionRun.objects.latest("started_at")
+    rows = HourlyUsage.objects.values_list(
+        "job__namespace", "job__kind", "job__name", "hour", *QUANTITIES
+    )
+    ordered = sorted(rows)
+    totals = {q: sum(r[4 + i] for r in ordered) for i, q in enumerate(QUANTITIES)}
+    return {
+        "wall": wall,
+        "queries": run.queries,
+        "query_seconds": run.query_seconds,
+        "db_seconds": in_db[0],
+        "rows": len(ordered),
+        "digest": hashlib.sha256(repr(ordered).encode()).hexdigest(),
+        "totals": totals,
+    }
+
+
+def bound(log: str) -> dict:
+    import requests
+    from django.conf import settings
+    from django.db import connection
+
+    calls = json.loads(Path(log).read_text())
+    local = threading.local()
+
+    def ask(call):
+        endpoint, params, method = call
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        url = f"{settings.PROMETHEUS_URL.rstrip('/')}/api/v1/{endpoint}"
+        if method == "GET":
+            answer = session.get(url, params=params, timeout=300)
+        else:
+            answer = session.post(url, data=params, timeout=300)
+        return len(answer.content)  # read whole, then thrown away
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(settings.KUBEMON_COLLECT_CONCURRENCY) as pool:
+        list(pool.map(ask, calls))
+    replay = time.monotonic() - began
+    return {"replay": replay, "copy": copy_rows(connection)}
+
+
+def copy_rows(connection) -> float:
+    """Seconds to write the usage rows once more, in one COPY, into a twin table."""
+    columns = "job_id, hour, account_id, " + ", ".join(f.column for f in _quantity_fields())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM billing_hourlyusage")
+        rows = cursor.fetchall()
+        cursor.execute("DROP TABLE IF EXISTS bound_copy")
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE TABLE bound_copy (LIKE billing_hourlyusage INCLUDING ALL)")
+            began = time.monotonic()
+            with cursor.cursor.copy(f"COPY bound_copy ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:  # SQLite has no COPY: one executemany is its fastest bulk insert
+            cursor.execute("CREATE TABLE bound_copy AS SELECT * FROM billing_hourlyusage LIMIT 0")
+            began = time.monotonic()
+            marks = ", ".join("%s" for _ in columns.split(","))
+            cursor.executemany(f"INSERT INTO bound_copy ({columns}) VALUES ({marks})", rows)
+        seconds = time.monotonic() - began
+        cursor.execute("DROP TABLE bound_copy")
+    return seconds
+
+
+def _quantity_fields():
+    from billing.models import QUANTITIES, HourlyUsage
+
+    return [HourlyUsage._meta.get_field(q) for q in QUANTITIES]
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    command, *args = sys.argv[1:]
+    answer = {"fresh": fresh, "collect": collect, "bound": bound}[command](*args)
+    print(json.dumps(answer, default=str))
+
+
+if __name__ == "__main__":
+    main()
