@@ -63,7 +63,10 @@ def cases(kind: str):
 
 
 @pytest.fixture
-def finance(db, django_user_model) -> APIClient:
+def finance(db, settings, django_user_model) -> APIClient:
+    """A finance client; Prometheus a closed port, so a request that got through fails fast."""
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"
+    settings.PROMETHEUS_RETRIES = 0
     client = APIClient()
     client.force_authenticate(django_user_model.objects.create_user("fin", is_staff=True))
     return client
@@ -148,3 +151,24 @@ def test_a_request_id_that_could_forge_log_lines_is_replaced(finance):
     answer = finance.get("/api/v1/metrics?cluster=-", HTTP_X_REQUEST_ID="x\nFAKE LOG LINE")
     assert answer["X-Request-ID"] != "x\nFAKE LOG LINE"
     assert len(answer["X-Request-ID"]) == 32
+
+
+INJECTIONS = [
+    'bio"} or vector(1) #',
+    'x",namespace=~".+',
+    "1m] or up[1m",
+    "bio\\",
+    "a|b.*",
+    "} / on() group_left",
+]
+
+
+@pytest.mark.parametrize("name", ENDPOINTS[METRIC]["texts"] + ["start", "end", "limit"])
+def test_promql_injection_through_any_metric_parameter_is_a_400_before_prometheus(finance, name):
+    assert wrong_answers(finance, METRIC, name, INJECTIONS) == []
+
+
+def test_promql_injection_through_the_metric_name_is_an_unknown_metric(finance):
+    answer = finance.get('/api/v1/metrics/cpu/usage_rate{namespace=~".+"}')
+    assert answer.status_code == 404
+    assert "metrics" in answer.json()
