@@ -1,7 +1,7 @@
 """Parsers of query-parameter values, shared by the metric API (promadapter) and the REST API.
 
 Each returns a checked value or raises ParamError naming the parameter and saying why; the
-views answer it as a 400 and change nothing. The documented ranges (docs/api-inputs.md):
+views answer it as a 400 and change nothing. The documented ranges (docs/security.md):
 times between 1970 and 2200, windows of at most MAX_WINDOW, steps of 1 ms to MAX_WINDOW, whole
 numbers of ASCII digits only, text without NUL or control characters.
 """
