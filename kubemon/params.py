@@ -46,8 +46,9 @@ def parse_time(param: str, raw: str) -> datetime:
             parsed = parsed.astimezone(UTC)
     except ValueError:
         raise ParamError(param, "must be ISO 8601 (2025-01-31T12:00:00Z) or unix seconds") from None
-    except OverflowError:
-        # Year 1 minus an offset, or 9999-12-31 plus one, is outside what datetime holds.
+    except (OverflowError, OSError):
+        # Year 1 minus an offset, or 9999-12-31 plus one, is outside what datetime (or the
+        # C library, for unix seconds) holds.
         parsed = None
     if parsed is None or not EARLIEST <= parsed <= LATEST:
         raise ParamError(param, f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")

@@ -10,7 +10,9 @@ is a closed port without retries: the metric endpoints' valid requests get their
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis import checks
@@ -20,7 +22,21 @@ EXAMPLES = 5
 
 
 @pytest.fixture
-def token(db, settings, django_user_model) -> str:
+def test_connection():
+    """Keep the test's database connection across requests, as Django's test client does.
+
+    The WSGI handler closes it when a request ends, which on PostgreSQL ends the test's
+    transaction (SQLite's in-memory test database survives it).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, settings, django_user_model, test_connection) -> str:
     """A finance user's token: every endpoint answers it, none refuses it."""
     settings.PROMETHEUS_URL = "http://127.0.0.1:9"
     settings.PROMETHEUS_RETRIES = 0
