@@ -97,7 +97,6 @@ def serve(url: str, args) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_DEBUG": "False",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_CONN_MAX_AGE": "60",
         "KUBEMON_EXPORT_DIR": str(pages_seed.EXPORT_DIR),
@@ -167,6 +166,8 @@ def report(results: list, seconds: float):
 
 def main():
     args = parse_args()
+    # One key for this process (which writes the sessions) and gunicorn (which reads them).
+    os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
     cookies = prepare(args.database_url)
     calls = mix()
     from django.db import connections
