@@ -61,10 +61,34 @@ def envheaders(name: str) -> dict[str, str]:
 
 
 DEBUG = envbool("DJANGO_DEBUG", "False")
-# The demo key is only good for a machine nobody else reaches; production sets its own.
-SECRET_KEY = envsecret("DJANGO_SECRET_KEY", "demo-only-insecure-key-set-DJANGO_SECRET_KEY")
+# The demo key is only good for a machine nobody else reaches: with DEBUG off, the app refuses
+# to serve (kubemon/wsgi.py) and `check --deploy` fails (web/checks.py) until
+# DJANGO_SECRET_KEY is set. An empty DJANGO_SECRET_KEY counts as not set.
+DEMO_SECRET_KEY = "demo-only-insecure-key-set-DJANGO_SECRET_KEY"
+SECRET_KEY = envsecret("DJANGO_SECRET_KEY") or DEMO_SECRET_KEY
 ALLOWED_HOSTS = [
     h for h in os.getenv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+
+# HTTPS, for production behind a TLS-terminating proxy (docs/production.env.example). The
+# defaults suit the demo over plain HTTP; `check --deploy` is clean with the example's values.
+SESSION_COOKIE_SECURE = envbool("DJANGO_SESSION_COOKIE_SECURE", "False")
+CSRF_COOKIE_SECURE = envbool("DJANGO_CSRF_COOKIE_SECURE", "False")
+SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", "False")
+# Kubernetes probes and Prometheus scrape over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = envint("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
+SECURE_HSTS_PRELOAD = envbool("DJANGO_SECURE_HSTS_PRELOAD", "False")
+# The header by which the proxy says the client spoke HTTPS, e.g. X-Forwarded-Proto; only set
+# it when the proxy always sets (or strips) that header, or clients could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + header.upper().replace("-", "_"), "https")
+    if (header := os.getenv("DJANGO_SECURE_PROXY_SSL_HEADER", ""))
+    else None
+)
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.getenv("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 
 INSTALLED_APPS = [
@@ -85,9 +109,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request carries its id (web/request_id.py).
+    "web.request_id.RequestId",
     "django.middleware.security.SecurityMiddleware",
     # Static files under gunicorn (deploy/): right after SecurityMiddleware, as WhiteNoise asks.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL and control characters in a query parameter are a 400 before any view reads them.
+    "web.control_characters.RefuseControlCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Chooses English or French from the language cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
@@ -151,13 +179,17 @@ LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
+    # Token first: its `WWW-Authenticate: Token` makes a missing or bad token a 401 (the first
+    # class decides), where the session's would make it a 403 without the header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Any unexpected exception: a JSON 500 with the request id, the traceback only logged.
+    "EXCEPTION_HANDLER": "web.api.errors.json_errors",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "kube-monitoring API",
@@ -200,8 +232,17 @@ KUBEMON_ACCOUNT_LABEL = os.getenv("KUBEMON_ACCOUNT_LABEL", "label_epfl_ch_cost_c
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "web.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("KUBEMON_LOG_LEVEL", "INFO")},
 }
 

@@ -9,3 +9,6 @@ urlpatterns = [
     path("api/v1/", include("web.api.urls")),
     path("", include("web.urls")),
 ]
+
+# A URL under /api/ that matches no route answers JSON, as the API's own 404s do.
+handler404 = "web.api.errors.not_found"

@@ -1,14 +1,16 @@
 """Parse and check the query parameters of the metric API.
 
 Every problem raises ParamError naming the parameter and saying why, which the views turn into a
-400 answer. Nothing here talks to Prometheus.
+400 answer. Times, windows, whole numbers and text are parsed by kubemon/params.py, shared with
+the REST API. Nothing here talks to Prometheus.
 """
 
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from kubemon.params import MAX_WINDOW, ParamError, check_span, parse_time, parse_whole
 from promadapter.catalog import SCOPE_FILTERS, Metric
 from promadapter.promql import LabelValueError, check_label_value
 
@@ -16,19 +18,10 @@ FILTER_PARAMS = ("namespace", "pod", "container", "node")
 # Heapster kept 15 minutes of data at one-minute resolution; that is the default window and step.
 DEFAULT_WINDOW = timedelta(minutes=15)
 DEFAULT_STEP = 60.0
-UNIX_SECONDS = re.compile(r"\d{1,11}(\.\d{1,9})?")
-DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+# ASCII digits only, and at most 12 of them per part: `[0-9]`, since `\d` matches any digit.
+DURATION_PART = re.compile(r"([0-9]{1,12})(ms|s|m|h|d|w|y)")
 DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-PLAIN_SECONDS = re.compile(r"\d{1,9}(\.\d{1,3})?")
-
-
-class ParamError(ValueError):
-    """A query parameter that cannot be used; `param` names it, `reason` says why."""
-
-    def __init__(self, param: str, reason: str):
-        super().__init__(f"{param}: {reason}")
-        self.param = param
-        self.reason = reason
+PLAIN_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,3})?")
 
 
 @dataclass(frozen=True)
@@ -50,19 +43,6 @@ class MetricQuery:
         return math.floor((self.end - self.start).total_seconds() / self.step) + 1
 
 
-def parse_time(param: str, raw: str) -> datetime:
-    """Return an aware UTC datetime from unix seconds or ISO 8601 (naive means UTC)."""
-    if UNIX_SECONDS.fullmatch(raw):
-        return datetime.fromtimestamp(float(raw), tz=UTC)
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ParamError(param, "must be ISO 8601 (2025-01-31T12:00:00Z) or unix seconds") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def parse_step(raw: str) -> float:
     """Return a step in seconds from seconds ("60", "0.5") or a Prometheus duration ("1m30s")."""
     if PLAIN_SECONDS.fullmatch(raw):
@@ -71,15 +51,13 @@ def parse_step(raw: str) -> float:
         seconds = sum(int(n) * DURATION_SECONDS[u] for n, u in DURATION_PART.findall(raw))
     else:
         raise ParamError("step", "must be seconds (60) or a Prometheus duration (1m, 1h30m)")
-    if seconds < 0.001:
-        raise ParamError("step", "must be at least 1 ms")
+    if not 0.001 <= seconds <= MAX_WINDOW.total_seconds():
+        raise ParamError("step", f"must be from 1 ms to {MAX_WINDOW.days} days")
     return seconds
 
 
-def parse_limit(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
-        raise ParamError("limit", "must be a positive whole number of points")
-    return int(raw)
+def parse_limit(raw: str, max_points: int) -> int:
+    return parse_whole("limit", raw, max_points)
 
 
 def parse_filters(metric: Metric, params) -> dict[str, str]:
@@ -113,6 +91,7 @@ def parse_metric_query(metric: Metric, params, now: datetime, max_points: int) -
     start = parse_time("start", params["start"]) if "start" in params else end - DEFAULT_WINDOW
     if start > end:
         raise ParamError("start", "must not be after end")
+    check_span(start, end)
     query = MetricQuery(
         filters=parse_filters(metric, params),
         start=start,
@@ -120,7 +99,7 @@ def parse_metric_query(metric: Metric, params, now: datetime, max_points: int) -
         step=parse_step(params["step"])
         if "step" in params
         else default_step(start, end, max_points),
-        limit=parse_limit(params["limit"]) if "limit" in params else None,
+        limit=parse_limit(params["limit"], max_points) if "limit" in params else None,
         csv=params.get("format", "json") == "csv",
         cluster=parse_cluster(params),
     )

@@ -22,6 +22,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kubemon.csv_cells import neutralise
 from promadapter.catalog import BY_NAME, HIDDEN_LABELS, METRICS, Metric
 from promadapter.client import (
     PrometheusBadResponse,
@@ -101,10 +102,14 @@ VALUES = inline_serializer(
 )
 VALUE_PARAMETERS = [
     *(OpenApiParameter(label, str, description=f"only this {label}") for label in FILTER_PARAMS),
-    OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO 8601 or unix seconds"),
-    OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO 8601 or unix seconds"),
-    OpenApiParameter("step", str, description="seconds or a duration (1m)"),
-    OpenApiParameter("limit", int, description="only the latest N points of each series"),
+    OpenApiParameter("start", str, description="ISO 8601 or unix seconds, 1970 to 2200"),
+    OpenApiParameter("end", str, description="ISO 8601 or unix seconds, 1970 to 2200"),
+    OpenApiParameter("step", str, description="seconds or a duration (1m), 1 ms to 3653 days"),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1},
+        description="only the latest N points of each series (at most PROMETHEUS_MAX_POINTS)",
+    ),
     OpenApiParameter("format", str, enum=["json", "csv"], default="json"),
     CLUSTER,
 ]
@@ -229,7 +234,7 @@ def series_count(client: PrometheusClient, expr: str, query: MetricQuery) -> int
 
 
 def metric_csv(metric: Metric, series: list[dict]) -> HttpResponse:
-    """Return the series as CSV: one row per point, one column per label."""
+    """Return the series as CSV: one row per point, one column per label, cells neutralised."""
     label_names = sorted({k for s in series for k in s["labels"]})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -237,7 +242,8 @@ def metric_csv(metric: Metric, series: list[dict]) -> HttpResponse:
     for s in series:
         labels = [s["labels"].get(k, "") for k in label_names]
         for ts, value in s["points"]:
-            writer.writerow([metric.name, metric.unit, *labels, ts, "" if value is None else value])
+            row = [metric.name, metric.unit, *labels, ts, "" if value is None else value]
+            writer.writerow([neutralise(cell) for cell in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     filename = metric.name.replace("/", "_")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
@@ -260,7 +266,8 @@ class MetricValues(APIView):
                 "UnknownMetric",
                 {
                     "detail": serializers.CharField(),
-                    "metrics": serializers.ListField(child=serializers.CharField()),
+                    # Absent when the URL matches no route at all (web/api/errors.py).
+                    "metrics": serializers.ListField(child=serializers.CharField(), required=False),
                 },
             ),
             **ERRORS,

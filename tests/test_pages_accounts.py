@@ -8,7 +8,6 @@ import pytest
 from billing.models import HourlyUsage, Statement
 from tests.api_site import site_fixture  # noqa: F401
 from tests.site_data import PASSWORD
-from web.views.accounts import cell
 
 OCTOBER = "2026-10"
 
@@ -145,14 +144,6 @@ def test_the_csv_holds_every_filtered_job_with_its_exact_figures(client, site, m
     for row in rows:
         assert float(row["cpu_core_hours"]) == pytest.approx(cpu[row["name"]], rel=1e-12)
         assert row["estimated_cost_chf"] == str(shown[row["name"]]["cost"])
-
-
-def test_a_csv_cell_never_starts_like_a_spreadsheet_formula():
-    assert cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert cell("+1") == "'+1"
-    assert cell("@sum") == "'@sum"
-    assert cell("train-05") == "train-05"
-    assert cell(None) == ""
 
 
 def test_the_account_page_runs_a_fixed_number_of_queries(

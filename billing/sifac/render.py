@@ -23,6 +23,7 @@ from billing.sifac.layouts import (
     Segment,
     level,
 )
+from kubemon.csv_cells import neutralise
 
 # The flat file goes to a non-Unicode file port: one byte per character.
 FLAT_ENCODING = "iso-8859-1"
@@ -126,14 +127,18 @@ def idoc_xml(docs: list[Document], batch: int, created: datetime, s: SifacSettin
 
 
 def csv_file(docs: list[Document], batch: int, created: datetime, s: SifacSettings) -> bytes:
-    """One row per item, the document's header fields repeated: `;`, UTF-8, dot decimals."""
+    """One row per item, the document's header fields repeated: `;`, UTF-8, dot decimals.
+
+    Text that a spreadsheet would run as a formula is quoted (kubemon/csv_cells.py); the
+    amounts, decimal numbers, are written as they are.
+    """
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for place, doc in enumerate(docs, 1):
         for values in doc.items:
             row = {**header(doc, batch, place), **values}
-            writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
+            writer.writerow([neutralise(row.get(c, "")) for c in CSV_COLUMNS])
     return out.getvalue().encode("utf-8")
 
 

@@ -1,7 +1,8 @@
 """Query parameters of the API, checked one by one: a bad one is a 400 that names it.
 
 The answer is `{"detail": "<param>: <why>", "param": "<param>", "reason": "<why>"}`, the
-shape the metric API (promadapter) answers too.
+shape the metric API (promadapter) answers too. The values are parsed by kubemon/params.py,
+shared with the metric API.
 """
 
 from datetime import date, datetime
@@ -9,7 +10,11 @@ from datetime import date, datetime
 from rest_framework.exceptions import APIException
 
 from billing.periods import PeriodError, parse_month
-from promadapter.params import ParamError, parse_time
+from kubemon import params as parsers
+from kubemon.params import ParamError
+
+# Page numbers and sizes: any count of rows a table may hold, as nine digits at most.
+MAX_WHOLE = 999_999_999
 
 
 class BadParam(APIException):
@@ -27,28 +32,33 @@ def time_param(params, name: str, default: datetime | None = None) -> datetime |
     raw = params.get(name)
     if not raw:
         return default
-    try:
-        return parse_time(name, raw)
-    except ParamError as e:
-        raise BadParam(e.param, e.reason) from None
+    return checked(parsers.parse_time, name, raw)
 
 
 def check_window(start: datetime | None, end: datetime | None):
-    if start is not None and end is not None and start >= end:
-        raise BadParam("start", "must be before end")
+    """A window given by both ends must be forward and bounded (kubemon/params.py)."""
+    if start is not None and end is not None:
+        checked(parsers.check_window, start, end)
 
 
 def positive_int(params, name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
-        raise BadParam(name, f"{raw!r} is not a whole number of at least 1")
-    return int(raw)
+    return checked(parsers.parse_whole, name, raw, MAX_WHOLE)
+
+
+def checked(parse, *args):
+    """Call a parser of kubemon/params.py, its ParamError turned into the API's 400."""
+    try:
+        return parse(*args)
+    except ParamError as e:
+        raise BadParam(e.param, e.reason) from None
 
 
 def choice(params, name: str, choices, default: str) -> str:
-    value = params.get(name) or default
+    """One of `choices`, or `default` when not given; an empty value is not one of them."""
+    value = params.get(name, default)
     if value not in choices:
         raise BadParam(name, f"{value!r} is not one of {', '.join(choices)}")
     return value

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from billing.models import QUANTITIES
 from web.api.pagination import MAX_PAGE_SIZE
+from web.api.params import MAX_WHOLE
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 PARAM_ERROR = inline_serializer(
@@ -31,9 +32,15 @@ BAD_PARAM = OpenApiResponse(PARAM_ERROR, "a bad query parameter, named in `param
 
 def page_parameters(maximum: int = MAX_PAGE_SIZE) -> list[OpenApiParameter]:
     return [
-        OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 1"),
         OpenApiParameter(
-            "page_size", OpenApiTypes.INT, description=f"rows per page (100; at most {maximum})"
+            "page",
+            {"type": "integer", "minimum": 1, "maximum": MAX_WHOLE},
+            description="page number, from 1",
+        ),
+        OpenApiParameter(
+            "page_size",
+            {"type": "integer", "minimum": 1, "maximum": MAX_WHOLE},
+            description=f"rows per page (100; more than {maximum} is cut down to {maximum})",
         ),
     ]
 
@@ -43,8 +50,11 @@ def text_parameter(name: str, description: str) -> OpenApiParameter:
 
 
 def time_parameter(name: str, description: str) -> OpenApiParameter:
+    # A string, not a date-time: unix seconds are times too, and empty is "not given".
     return OpenApiParameter(
-        name, OpenApiTypes.DATETIME, description=f"{description}; ISO 8601 or unix seconds"
+        name,
+        OpenApiTypes.STR,
+        description=f"{description}; ISO 8601 or unix seconds, from 1970 to 2200",
     )
 
 

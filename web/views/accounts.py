@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from billing.models import DailyUsage, HourlyUsage, Job
 from billing.periods import month_bounds
 from billing.pricing import RESOURCES, to_unit
+from kubemon.csv_cells import neutralise
 from web import access, dates, reports
 from web.forms import JobFilter
 
@@ -155,12 +156,6 @@ CSV_COLUMNS = [
 ]
 
 
-def cell(value) -> str:
-    """A CSV cell a spreadsheet will not run: text starting like a formula is quoted."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
 def jobs_csv(request, pk: int):
     """The account's jobs of a period, filtered and sorted as on the page, every row."""
@@ -177,5 +172,5 @@ def jobs_csv(request, pk: int):
     writer = csv.writer(response)
     writer.writerow([column for column, _ in CSV_COLUMNS])
     for job in jobs:
-        writer.writerow([cell(job[key]) for _, key in CSV_COLUMNS])
+        writer.writerow([neutralise(job[key]) for _, key in CSV_COLUMNS])
     return response
