@@ -69,6 +69,10 @@ SECRET_KEY = envsecret("DJANGO_SECRET_KEY") or DEMO_SECRET_KEY
 ALLOWED_HOSTS = [
     h for h in os.getenv("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
+# Prometheus scrapes /metrics at the pod's address, which is the Host it sends: the web
+# Deployment passes the pod's IP from the downward API (deploy/base/web-deployment.yaml).
+if pod_ip := os.getenv("KUBEMON_POD_IP"):
+    ALLOWED_HOSTS.append(pod_ip)
 
 # HTTPS, for production behind a TLS-terminating proxy (docs/production.env.example). The
 # defaults suit the demo over plain HTTP; `check --deploy` is clean with the example's values.
