@@ -56,6 +56,7 @@ ERRORS = {
             "reason": serializers.CharField(),
         },
     ),
+    401: inline_serializer("MetricUnauthenticated", {"detail": serializers.CharField()}),
     403: inline_serializer("MetricRefused", {"detail": serializers.CharField()}),
 }
 PROMETHEUS_ERROR = inline_serializer(

@@ -79,7 +79,8 @@ def test_the_catalog_tells_filesystem_availability_in_the_named_cluster(api_clie
 def test_the_catalog_asks_prometheus_about_the_named_cluster_only(api_client, settings):
     settings.PROMETHEUS_URL, settings.PROMETHEUS_RETRIES = "http://prometheus.test:9090", 0
     record = "node_namespace_pod_container_device:container_fs_usage_bytes:max"
-    answer = {"status": "success", "data": {"result": [{"metric": {"__name__": record}}]}}
+    sample = {"metric": {"__name__": record}, "value": [1772452800, "1"]}
+    answer = {"status": "success", "data": {"resultType": "vector", "result": [sample]}}
     with responses.RequestsMock() as fake:
         fake.post("http://prometheus.test:9090/api/v1/query", json=answer)
         metrics = api_client.get("/api/v1/metrics", {"cluster": DOCKER_CLUSTER}).json()["metrics"]

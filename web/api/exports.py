@@ -65,6 +65,7 @@ class Batch(serializers.Serializer):
     responses={
         200: schema.page_of("ExportPage", Batch),
         400: schema.BAD_PARAM,
+        401: schema.UNAUTHENTICATED,
         403: schema.REFUSED,
     },
 )

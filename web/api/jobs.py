@@ -139,6 +139,7 @@ class JobDetail(JobItem):
     responses={
         200: schema.page_of("JobPage", JobItem),
         400: schema.BAD_PARAM,
+        401: schema.UNAUTHENTICATED,
         403: schema.REFUSED,
     },
 )
@@ -152,7 +153,12 @@ def jobs(request):
 
 @extend_schema(
     operation_id="job_retrieve",
-    responses={200: JobDetail, 403: schema.REFUSED, 404: schema.NOT_FOUND},
+    responses={
+        200: JobDetail,
+        401: schema.UNAUTHENTICATED,
+        403: schema.REFUSED,
+        404: schema.NOT_FOUND,
+    },
 )
 @api_view(["GET"])
 def job(request, pk: int):

@@ -25,7 +25,12 @@ PARAM_ERROR = inline_serializer(
 Quantities = type(
     "Quantities", (serializers.Serializer,), {q: serializers.FloatField() for q in QUANTITIES}
 )
-REFUSED = OpenApiResponse(ERROR, "not logged in, or a role that may not use this endpoint")
+UNAUTHENTICATED = OpenApiResponse(
+    ERROR, "no credentials, or a bad token (`WWW-Authenticate: Token`)"
+)
+REFUSED = OpenApiResponse(
+    ERROR, "a role that may not use this endpoint, or a session not logged in"
+)
 NOT_FOUND = OpenApiResponse(ERROR, "no such object among those the user may see")
 BAD_PARAM = OpenApiResponse(PARAM_ERROR, "a bad query parameter, named in `param`")
 

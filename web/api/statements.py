@@ -117,6 +117,7 @@ class StatementDetail(StatementSummary):
     responses={
         200: schema.page_of("StatementPage", StatementSummary),
         400: schema.BAD_PARAM,
+        401: schema.UNAUTHENTICATED,
         403: schema.REFUSED,
         409: OpenApiResponse(schema.ERROR, "usage of the open period without a tariff"),
     },
@@ -138,7 +139,12 @@ def statements(request):
 
 @extend_schema(
     operation_id="statement_retrieve",
-    responses={200: StatementDetail, 403: schema.REFUSED, 404: schema.NOT_FOUND},
+    responses={
+        200: StatementDetail,
+        401: schema.UNAUTHENTICATED,
+        403: schema.REFUSED,
+        404: schema.NOT_FOUND,
+    },
 )
 @api_view(["GET"])
 def statement(request, pk: int):

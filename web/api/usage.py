@@ -211,7 +211,12 @@ USAGE_PAGE = schema.page_of(
         schema.text_parameter("job", "only jobs of this name"),
         *schema.page_parameters(),
     ],
-    responses={200: USAGE_PAGE, 400: schema.BAD_PARAM, 403: schema.REFUSED},
+    responses={
+        200: USAGE_PAGE,
+        400: schema.BAD_PARAM,
+        401: schema.UNAUTHENTICATED,
+        403: schema.REFUSED,
+    },
 )
 @api_view(["GET"])
 def usage(request):
