@@ -45,8 +45,8 @@ def families() -> dict:
         ),
         "query_seconds": gauge(
             "kubemon_collection_last_run_query_seconds",
-            "Seconds the last finished collection run of the cluster waited on Prometheus, "
-            "added up over its parallel queries.",
+            "Seconds the last finished collection run of the cluster waited on Prometheus "
+            "(parallel queries counted once).",
             labels=["cluster"],
         ),
         "last_success": gauge(
