@@ -1,65 +1,33 @@
 """collect_usage when Prometheus goes away in the middle of a run."""
 
-import http.server
-import threading
-
 import pytest
-import requests
 from django.core.management import CommandError, call_command
 
 from billing.hours import HOUR
 from billing.models import CollectedHour, CollectionRun, HourlyUsage
-from simulator.prometheus import free_port
+from tests.local_http import LocalHTTPServer, QuietHandler, forward
 
 
-class DyingProxy:
+class DyingProxy(LocalHTTPServer):
     """A forwarding proxy to Prometheus that drops dead after `answers` requests."""
 
     def __init__(self, target: str, answers: int):
         self.target, self.answers, self.seen = target, answers, 0
-        self.port = free_port()
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 proxy.seen += 1
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.request_body()
                 if proxy.seen > proxy.answers:
                     self.close_connection = True  # hang up without an answer
                     return
-                upstream = requests.request(
-                    self.command,
-                    proxy.target + self.path,
-                    data=body,
-                    headers={"Content-Type": self.headers.get("Content-Type", "")},
-                    timeout=30,
-                )
-                self.send_response(upstream.status_code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(upstream.content)))
-                self.end_headers()
-                self.wfile.write(upstream.content)
+                upstream = forward(self, proxy.target, body)
+                self.answer(upstream.status_code, upstream.content)
 
             do_GET = do_POST
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        super().__init__(Handler)
 
 
 def totals() -> dict:

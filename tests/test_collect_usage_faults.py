@@ -9,20 +9,18 @@ a cut connection, and the session's Prometheus, with hours of backfilled blocks,
 the other test modules. PostgreSQL's connection is dropped for real, by pg_terminate_backend.
 """
 
-import http.server
 import json
 import random
 import threading
 import time
 
 import pytest
-import requests
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from billing import rollup
 from billing.models import QUANTITIES, CollectedHour, CollectionRun, HourlyUsage
-from simulator.prometheus import free_port
+from tests.local_http import LocalHTTPServer, QuietHandler, forward
 
 START, END = "2026-03-02T06:00:00+00:00", "2026-03-02T08:00:00+00:00"
 HOURS = 2
@@ -30,7 +28,7 @@ FAULTS = ("killed", "http503", "slow", "truncated", "malformed", "error", "parti
 SEEDS = (1, 2, 3, 4, 5)
 
 
-class FaultyProxy:
+class FaultyProxy(LocalHTTPServer):
     """Forwards to Prometheus; request number `at` (from 1) and later get `fault`."""
 
     def __init__(self, target: str, timeout: float):
@@ -39,54 +37,31 @@ class FaultyProxy:
         self.lock = threading.Lock()
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 with proxy.lock:
                     proxy.seen += 1
                     fault = proxy.fault if proxy.at and proxy.seen >= proxy.at else None
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.request_body()
                 if fault == "killed":
                     self.close_connection = True
                     return
                 if fault == "slow":
                     time.sleep(proxy.timeout + 0.5)
-                upstream = requests.request(
-                    self.command,
-                    proxy.target + self.path,
-                    data=body,
-                    headers={"Content-Type": self.headers.get("Content-Type", "")},
-                    timeout=30,
-                )
+                upstream = forward(self, proxy.target, body)
                 status, content = injected(fault, upstream.status_code, upstream.content)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                length = len(upstream.content) if fault == "truncated" else len(content)
-                self.send_header("Content-Length", str(length))
-                self.end_headers()
-                self.wfile.write(content)
+                length = len(upstream.content) if fault == "truncated" else None
+                self.answer(status, content, length)
                 if fault == "truncated":
                     self.close_connection = True
 
             do_GET = do_POST
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     def arm(self, at: int | None, fault: str | None) -> None:
         with self.lock:
             self.seen, self.at, self.fault = 0, at, fault
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def injected(fault: str | None, status: int, content: bytes) -> tuple[int, bytes]:

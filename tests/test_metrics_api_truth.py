@@ -12,6 +12,7 @@ label, so the home cluster "default") and `docker_cluster` (docker, cluster="doc
 with per-container filesystem metrics). Every comparison names its cluster with `cluster=`.
 """
 
+import functools
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -46,10 +47,15 @@ def scrapes(cluster, kind: str, end: float, since: float) -> list[tuple[float, o
             continue
         for ms in cluster.scrape_times(target, int(since) - 1, int(end) + 1):
             if since * 1000 <= ms <= end * 1000:
-                text = cluster.exposition(target, ms / 1000)
-                samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
-                out.append((ms / 1000, target, samples))
+                out.append((ms / 1000, target, scraped(cluster, target.path, ms)))
     return out
+
+
+@functools.cache
+def scraped(cluster, path: str, ms: int) -> list:
+    """The samples of one scrape; cached, as the tests' windows overlap and parsing is slow."""
+    text = cluster.exposition(path, ms / 1000)
+    return [s for f in text_string_to_metric_families(text) for s in f.samples]
 
 
 def latest(cluster, kind: str, at: float) -> list[tuple[object, list]]:

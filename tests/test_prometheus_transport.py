@@ -8,10 +8,8 @@ session's real Prometheus.
 
 import base64
 import contextlib
-import http.server
 import json
 import logging
-import threading
 import time
 
 import pytest
@@ -25,6 +23,7 @@ from promadapter.client import (
 )
 from promadapter.transport import without_credentials
 from simulator.prometheus import free_port
+from tests.local_http import LocalHTTPServer, QuietHandler
 
 URL = "http://prometheus.test:9090"
 QUERY = URL + "/api/v1/query"
@@ -40,14 +39,14 @@ def success(data: dict, **extra) -> dict:
     return {"status": "success", "data": data, **extra}
 
 
-class SlowServer:
+class SlowServer(LocalHTTPServer):
     """An HTTP server on 127.0.0.1 that answers a valid vector at the pace of `send`."""
 
     def __init__(self, send, length: bool = True):
         body = json.dumps(success(VECTOR)).encode()
         seen = self.seen = []
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 seen.append(dict(self.headers))
                 self.send_response(200)
@@ -58,20 +57,7 @@ class SlowServer:
                 with contextlib.suppress(OSError):  # the client hung up, as it should
                     send(self.wfile, body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def drip(out, body):

@@ -154,11 +154,31 @@ def test_collect_usage_on_victoriametrics_equals_the_prometheus_run(
     assert on_victoria_metrics == on_prometheus
 
 
+def edges_apart(points: list, other: list, step: int) -> bool:
+    """Whether two answers of one series agree but for a step at either edge.
+
+    Prometheus evaluates a rule group at an offset hashed from the group's name and file
+    (rules.Group.EvalTimestamp, which promtool's backfill uses too), vmalert at multiples of
+    the interval: their recorded samples are taken up to an interval apart, so a pod that
+    starts or stops between the two shows from one step earlier or later on one engine.
+    """
+    times = [datetime.fromisoformat(t).timestamp() for t, _ in points]
+    others = [datetime.fromisoformat(t).timestamp() for t, _ in other]
+    common = dict(points).keys() & dict(other).keys()
+    return (
+        all(dict(points)[t] == dict(other)[t] for t in common)
+        and abs(times[0] - others[0]) <= step
+        and abs(times[-1] - others[-1]) <= step
+        and len(common) >= min(len(points), len(other)) - 1
+    )
+
+
 @pytest.mark.parametrize("metric", ["cpu/request", "memory/request"])
 def test_the_metrics_api_on_victoriametrics_answers_the_points_it_answers_on_prometheus(
     prometheus_settings, api_client, victoria_metrics, metric
 ):
-    params = {"cluster": CLUSTER, "start": START, "end": END, "step": 300}
+    step = 300
+    params = {"cluster": CLUSTER, "start": START, "end": END, "step": step}
     answers = []
     for url in (prometheus_settings.PROMETHEUS_URL, victoria_metrics):
         prometheus_settings.PROMETHEUS_URL = url
@@ -168,9 +188,15 @@ def test_the_metrics_api_on_victoriametrics_answers_the_points_it_answers_on_pro
             {json.dumps(s["labels"], sort_keys=True): s["points"] for s in answer.json()["series"]}
         )
     on_prometheus, on_victoria_metrics = answers
-    assert len(on_victoria_metrics) >= 20 and on_victoria_metrics.keys() <= on_prometheus.keys()
-    assert all(points == on_prometheus[key] for key, points in on_victoria_metrics.items())
-    # Only pods of a few minutes, one point on Prometheus, are missing (docs/collection.md).
-    assert all(
-        len(on_prometheus[key]) == 1 for key in on_prometheus.keys() - on_victoria_metrics.keys()
-    )
+    both = on_prometheus.keys() & on_victoria_metrics.keys()
+    assert len(both) >= 20
+    differing = {
+        key: (on_victoria_metrics[key], on_prometheus[key])
+        for key in both
+        if not edges_apart(on_victoria_metrics[key], on_prometheus[key], step)
+    }
+    assert not differing, f"{len(differing)} series differ, e.g. {next(iter(differing.items()))}"
+    # A pod that one engine's evaluations missed ran less than an interval: its recorded
+    # sample shows for the 5-minute lookback, two points at most (docs/collection.md).
+    alone = {**on_prometheus, **on_victoria_metrics}
+    assert all(len(alone[key]) <= 2 for key in alone.keys() - both)
