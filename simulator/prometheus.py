@@ -187,7 +187,9 @@ class PrometheusServer:
             self.log,
         )
 
-    def record_rules(self, start: datetime, end: datetime, eval_interval: int, parts: int = 2):
+    def record_rules(
+        self, start: datetime, end: datetime, eval_interval: int, parts: int = 2
+    ) -> None:
         """Evaluate the project's recording rules over [start, end] into blocks.
 
         The server must be running and serving the raw history; the blocks land in its

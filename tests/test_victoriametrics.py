@@ -162,13 +162,16 @@ def edges_apart(points: list, other: list, step: int) -> bool:
     the interval: their recorded samples are taken up to an interval apart, so a pod that
     starts or stops between the two shows from one step earlier or later on one engine.
     """
-    times = [datetime.fromisoformat(t).timestamp() for t, _ in points]
-    others = [datetime.fromisoformat(t).timestamp() for t, _ in other]
-    common = dict(points).keys() & dict(other).keys()
+    values, others = dict(points), dict(other)
+    common = values.keys() & others.keys()
+    first, last = (datetime.fromisoformat(t).timestamp() for t in (points[0][0], points[-1][0]))
+    first_other, last_other = (
+        datetime.fromisoformat(t).timestamp() for t in (other[0][0], other[-1][0])
+    )
     return (
-        all(dict(points)[t] == dict(other)[t] for t in common)
-        and abs(times[0] - others[0]) <= step
-        and abs(times[-1] - others[-1]) <= step
+        all(values[t] == others[t] for t in common)
+        and abs(first - first_other) <= step
+        and abs(last - last_other) <= step
         and len(common) >= min(len(points), len(other)) - 1
     )
 
