@@ -10,32 +10,40 @@ are found from its heartbeat (billing.gaps), so that objects are billed through 
 gaps and not through long ones.
 """
 
+import gc
 import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from billing.counters import read_counters
 from billing.facts import Hour, InstanceFacts
 from billing.gaps import Gap, Gaps, existence_seconds, gaps_in
-from billing.hours import HOUR
-from billing.series import object_labels, one_replica, pod_uid_of_cgroup
-from promadapter.promql import quote, regex_escape
+from billing.hours import HOUR, hour_of
+from billing.series import around, object_labels, one_replica, pod_uid_of_cgroup
+from promadapter.promql import any_of, quote
 from promadapter.usage import CONTAINER, HEARTBEATS, UsageQueries
 
 MS = timedelta(milliseconds=1)
 
 
-def hour_of(ts: float) -> datetime:
-    """Return the hour whose last millisecond is the evaluation time `ts`."""
-    return datetime.fromtimestamp(round(ts + 0.001) - 3600, UTC)
+@contextmanager
+def sparse_cycle_collection():
+    """Run Python's cycle collector after 100,000 new objects instead of 700, meanwhile.
 
-
-def any_of(values) -> str:
-    """A regex matching exactly any of the values."""
-    return quote("|".join(regex_escape(v) for v in sorted(set(values))))
+    A day of a 1,000-container cluster decodes ~90 MB of answers into millions of lists,
+    dicts and tuples, none of them in a cycle: the collector's frequent passes over them
+    freed nothing and took a quarter of the collector's CPU time (docs/benchmarks.md).
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 class Collector:
@@ -92,17 +100,19 @@ class Collector:
             if pending:
                 yield pending[0], pending[1].result()
 
+    def matrix(self, expr: str, hours: list[datetime], later: int = 0) -> list[dict]:
+        """The answer of expr evaluated at each hour's last millisecond (plus `later` s)."""
+        shift = HOUR - MS + timedelta(seconds=later)
+        return self.timed(self.client.query_range, expr, hours[0] + shift, hours[-1] + shift, 3600)
+
     def points(self, expr: str, hours: list[datetime], later: int = 0) -> list[tuple]:
         """(hour, raw labels, value) of every point of expr, one replica per series.
 
         With `later`, expr is evaluated that many seconds after each hour's end.
         """
-        shift = HOUR - MS + timedelta(seconds=later)
-        answer = self.timed(
-            self.client.query_range, expr, hours[0] + shift, hours[-1] + shift, 3600
-        )
+        answer = self.matrix(expr, hours, later)
         points = [
-            (hour_of(float(ts) - later), series["metric"], float(value))
+            (hour_of(ts - later), series["metric"], float(value))
             for series in answer
             for ts, value in series["values"]
         ]
@@ -110,15 +120,34 @@ class Collector:
 
     def range(self, expr: str, hours: list[datetime], later: int = 0) -> list[tuple]:
         """Like points, with the objects' own labels (exported_* moved back)."""
-        return [(h, object_labels(labels), v) for h, labels, v in self.points(expr, hours, later)]
+        moved = {}  # by series: its points share one labels dict
+        return [
+            (h, moved.get(id(labels)) or moved.setdefault(id(labels), object_labels(labels)), v)
+            for h, labels, v in self.points(expr, hours, later)
+        ]
 
-    def raw(self, selector: str, hour: datetime, margin: int = 0) -> list[tuple[dict, list]]:
-        """(labels, [(t, v)]) of raw samples from `margin` s before the hour to `margin` after."""
-        at = hour + HOUR - MS + timedelta(seconds=margin)
-        answer = self.timed(self.client.query, self.q.raw_around(selector, margin), at)
-        series = [(s["metric"], [(float(t), float(v)) for t, v in s["values"]]) for s in answer]
-        kept = one_replica([(hour, labels, samples) for labels, samples in series], self.replicas)
-        return [(object_labels(labels), samples) for _, labels, samples in kept]
+    def samples(self, selector: str, hours: list[datetime], margin: int = 0) -> list[tuple]:
+        """(raw labels, [(t, v)]) of every series' samples from `margin` s before the first
+        of the sorted hours to `margin` s after the last, in one query."""
+        span = round((hours[-1] - hours[0]) / HOUR) + 1
+        at = hours[-1] + HOUR - MS + timedelta(seconds=margin)
+        answer = self.timed(self.client.query, self.q.raw_around(selector, margin, span), at)
+        return [(s["metric"], [(float(t), float(v)) for t, v in s["values"]]) for s in answer]
+
+    def raw(self, selector: str, hours: list[datetime], margin: int = 0) -> dict:
+        """{hour: [(labels, [(t, v)])]} of raw samples from `margin` s before each of the
+        sorted hours to `margin` s after it, read in one query.
+
+        Each hour keeps the series with samples in its own window, one replica each, as if
+        it had been asked alone.
+        """
+        series = self.samples(selector, hours, margin)
+        out = {}
+        for h in hours:
+            cut = [(h, labels, values) for labels, values in around(series, h, margin)]
+            kept = one_replica(cut, self.replicas)
+            out[h] = [(object_labels(labels), values) for _, labels, values in kept]
+        return out
 
     def hours(self, hours: list[datetime]) -> dict[datetime, Hour]:
         """Query everything about the given consecutive hours."""
@@ -301,30 +330,33 @@ class Collector:
         kubelet's podresources API listed finished pods), at idle memory: only the samples
         inside the pod's running interval count.
         """
+        partial = {}
         for h, hour in data.items():
             h0 = h.timestamp()
-            partial = {
+            if found := {
                 (p.namespace, p.pod)
                 for p in hour.pods.values()
                 if (p.namespace, p.pod) in hour.gpu_memory
                 and (p.namespace, p.pod) not in hour.borrowed
                 and p.running_seconds(h0) < 3600
-            }
-            if not partial:
-                continue
-            selector = self.q.sel("DCGM_FI_DEV_FB_USED", f"pod=~{any_of(p for _, p in partial)}")
-            exported = self.q.sel(
-                "DCGM_FI_DEV_FB_USED", f"exported_pod=~{any_of(p for _, p in partial)}"
-            )
-            found: dict = {}
-            for sel in (selector, exported):
-                for labels, samples in self.raw(sel, h):
+            }:
+                partial[h] = found
+        if not partial:
+            return
+        hours = sorted(partial)
+        pods = any_of(p for found in partial.values() for _, p in found)
+        samples: dict = {h: {} for h in hours}
+        for label in ("pod", "exported_pod"):
+            selector = self.q.sel("DCGM_FI_DEV_FB_USED", f"{label}=~{pods}")
+            for h, series in self.raw(selector, hours).items():
+                for labels, values in series:
                     key = (labels.get("namespace", ""), labels.get("pod", ""))
-                    if key in partial:
+                    if key in partial[h]:
                         device = tuple(sorted(labels.items()))
-                        found.setdefault(key, {})[device] = samples
-            for key in partial:
-                hour.gpu_samples[key] = found.get(key, {})
+                        samples[h].setdefault(key, {})[device] = values
+        for h, found in partial.items():
+            for key in found:
+                data[h].gpu_samples[key] = samples[h].get(key, {})
 
     def read_gap_levels(self, data, gaps: Gaps):
         """The gauges' last samples before each bridged gap of their exporter and first after.
@@ -398,17 +430,22 @@ class Collector:
             else:
                 data[h].pvcs[key] = (size, 0.0)
                 changing.setdefault(h, []).append(key)
-        for h, keys in changing.items():
-            self.claim_existence(data[h], h, keys, created)
+        if changing:
+            self.claim_existence(data, changing, created)
 
-    def claim_existence(self, hour: Hour, h: datetime, keys: list[tuple[str, str]], created):
+    def claim_existence(self, data, changing: dict[datetime, list[tuple[str, str]]], created):
+        """The seconds each claim that came or went existed in its hour, from raw samples."""
         margin = self.max_gap + 2 * self.interval
         selector = self.q.sel(
             "kube_persistentvolumeclaim_resource_requests_storage_bytes",
-            f"persistentvolumeclaim=~{any_of(c for _, c in keys)}",
+            f"persistentvolumeclaim=~{any_of(c for keys in changing.values() for _, c in keys)}",
         )
+        for h, series in self.raw(selector, sorted(changing), margin).items():
+            self.claim_seconds(data[h], h, changing[h], series, created)
+
+    def claim_seconds(self, hour: Hour, h: datetime, keys, series, created):
         times: dict[tuple[str, str], list[float]] = {}
-        for labels, samples in self.raw(selector, h, margin):
+        for labels, samples in series:
             key = (labels.get("namespace", ""), labels.get("persistentvolumeclaim", ""))
             times.setdefault(key, []).extend(t for t, _ in samples)
         h0 = h.timestamp()
@@ -433,31 +470,33 @@ class Collector:
         Running) half an interval after its last Running sample, the unbiased guess.
         """
         margin = self.max_gap + 2 * self.interval
+        stopped = {}
         for h, hour in data.items():
-            pods = {
+            if pods := {
                 p.uid: p
                 for p in hour.pods.values()
                 if p.seen_active and not p.active_at_end and not p.ended() and p.uid
-            }
-            if not pods:
-                continue
-            uids = f"uid=~{any_of(pods)}"
-            phases = self.q.sel(
-                "kube_pod_status_phase", f'phase=~"Running|Succeeded|Failed", {uids}'
-            )
+            }:
+                stopped[h] = pods
+        if not stopped:
+            return
+        hours = sorted(stopped)
+        uids = f"uid=~{any_of(uid for pods in stopped.values() for uid in pods)}"
+        phases = self.q.sel("kube_pod_status_phase", f'phase=~"Running|Succeeded|Failed", {uids}')
+        phase_samples = self.raw(phases, hours, margin)
+        completion_samples = self.raw(self.q.sel("kube_pod_completion_time", uids), hours, margin)
+        for h in hours:
             seen: dict[str, list[tuple[float, str]]] = {}
-            for labels, samples in self.raw(phases, h, margin):
+            for labels, samples in phase_samples[h]:
                 seen.setdefault(labels.get("uid", ""), []).extend(
                     (t, labels.get("phase", "")) for t, v in samples if v == 1
                 )
             completions: dict[str, float] = {}
-            for labels, samples in self.raw(
-                self.q.sel("kube_pod_completion_time", uids), h, margin
-            ):
+            for labels, samples in completion_samples[h]:
                 uid = labels.get("uid", "")
                 completions[uid] = max([completions.get(uid, 0.0), *(v for _, v in samples)])
-            for uid, pod in pods.items():
-                self.place_end(pod, h, hour, seen.get(uid, []), completions.get(uid))
+            for uid, pod in stopped[h].items():
+                self.place_end(pod, h, data[h], seen.get(uid, []), completions.get(uid))
 
     def place_end(self, pod, h: datetime, hour: Hour, seen: list, completion: float | None):
         h1 = h.timestamp() + 3600

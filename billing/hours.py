@@ -4,6 +4,7 @@ Usage is collected per UTC hour [h, h + 1 h). These functions align, split and c
 windows; they never read the clock themselves.
 """
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,12 @@ def hours_in(start: datetime, end: datetime) -> list[datetime]:
     start, end = floor_hour(start), floor_hour(end)
     count = max(0, int((end - start) / HOUR))
     return [start + i * HOUR for i in range(count)]
+
+
+@functools.lru_cache(maxsize=4096)  # a few evaluation times for many points
+def hour_of(ts: float) -> datetime:
+    """Return the hour whose last millisecond is the evaluation time `ts` (unix seconds)."""
+    return datetime.fromtimestamp(round(ts + 0.001) - 3600, UTC)
 
 
 def default_window(

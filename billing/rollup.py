@@ -6,8 +6,8 @@ transaction. The roll-up is therefore always a pure function of the hourly rows:
 twice gives the same rows, and nothing is ever added to or subtracted from a stored sum, so
 it cannot drift from the hours it sums.
 
-write_hour (billing/store.py) refreshes the day of each hour it writes; `refresh_hours`
-refreshes the days of a whole stretch of hours in one query; `python manage.py
+write_hours (billing/store.py) refreshes the days of the hours it writes with
+`refresh_hours`, one query per stretch of days; `python manage.py
 refresh_rollup` rebuilds any range.
 """
 

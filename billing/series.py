@@ -11,11 +11,16 @@ Real setups hand the collector the same object under several label sets:
   every query, so a counter's increase and a gauge's samples come from one scraper;
 - cAdvisor names a pod, not a pod instance: a pod recreated under the same name (a
   StatefulSet) is told apart by the pod uid inside the cgroup `id` (`pod_uid_of_cgroup`).
+
+Raw samples read for several hours in one query are cut back to each hour's own window by
+`around`.
 """
 
 import re
+from datetime import datetime
 
 EXPORTED = ("namespace", "pod", "container")
+EXPORTED_NAMES = tuple(f"exported_{name}" for name in EXPORTED)
 # The uid in a cgroup path: cgroupfs ".../pod<uid>/..." or systemd "...-pod<uid_>.slice".
 CGROUP_POD_UID = re.compile(
     r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
@@ -24,7 +29,7 @@ CGROUP_POD_UID = re.compile(
 
 def object_labels(labels: dict[str, str]) -> dict[str, str]:
     """The labels with the object's own namespace, pod and container restored."""
-    if not any(f"exported_{name}" in labels for name in EXPORTED):
+    if not any(name in labels for name in EXPORTED_NAMES):
         return labels
     out = dict(labels)
     for name in EXPORTED:
@@ -56,3 +61,16 @@ def pod_uid_of_cgroup(cgroup_id: str) -> str:
     """The pod uid in a cAdvisor cgroup id, or "" when it holds none."""
     match = CGROUP_POD_UID.search(cgroup_id or "")
     return match.group(1).replace("_", "-") if match else ""
+
+
+def around(series: list[tuple], h: datetime, margin: int) -> list[tuple]:
+    """The series with samples from `margin` s before hour h to `margin` s after it, cut
+    to those samples: what a query of that window alone would have answered."""
+    lo = h.timestamp() - margin
+    hi = lo + 3600 + 2 * margin
+    # Samples lie on a millisecond grid: the window is [lo, hi - 1 ms].
+    cut = [
+        (labels, [(t, v) for t, v in values if lo - 0.0005 <= t < hi - 0.0005])
+        for labels, values in series
+    ]
+    return [(labels, values) for labels, values in cut if values]

@@ -1,12 +1,15 @@
-"""Write collected hours to the database, each hour in one transaction.
+"""Write collected hours to the database, a chunk of hours in one transaction.
 
 An hour is replaced whole: its old usage rows go, the new ones and the hour's "collected"
-mark come in, all or nothing. Running a window twice therefore leaves identical rows, and a
-crash leaves every hour either fully written or untouched.
+mark come in, and the daily roll-up of its day is recomputed, all or nothing. Running a
+window twice therefore leaves identical rows, and a crash leaves every hour either fully
+written or untouched. The hours of a chunk share their transaction, so that a day's roll-up
+is recomputed once per chunk rather than once per hour.
 """
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -97,42 +100,68 @@ def write_hour(
     `flag` says why the hour is flagged (an unbridged data gap), or is empty. `jobs` is the
     run's directory of the Job rows it met (one per call without it).
     """
+    return write_hours(cluster, [CollectedUsage(hour, usage, labels, flag)], accounts, run, jobs)
+
+
+@dataclass
+class CollectedUsage:
+    """One hour's usage per job, as collection found it."""
+
+    hour: datetime
+    usage: dict[tuple, JobUsage]
+    labels: dict[str, str]  # namespace: its account label's value
+    flag: str = ""  # why the hour is flagged (an unbridged data gap), or ""
+
+
+def write_hours(
+    cluster: Cluster,
+    hours: list[CollectedUsage],
+    accounts: AccountResolver,
+    run: CollectionRun,
+    jobs: JobDirectory | None = None,
+) -> int:
+    """Replace the usage of consecutive cluster hours in one transaction; return rows."""
     jobs = jobs or JobDirectory(cluster)
     try:
-        return replace_hour(cluster, hour, usage, labels, accounts, run, flag, jobs)
+        with transaction.atomic():
+            written = sum(replace_hour(cluster, h, accounts, run, jobs) for h in hours)
+            rollup.refresh_hours(cluster, [h.hour for h in hours])
     except BaseException:
         jobs.forget()  # the rows it created or widened in the transaction are gone
         raise
+    return written
 
 
-def replace_hour(cluster, hour, usage, labels, accounts, run, flag, jobs: JobDirectory) -> int:
-    with transaction.atomic():
-        if periods.lock_period_at(hour).is_closed:
-            # A closed month never changes: differences become adjustments of an open one.
-            return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
-        HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
-        job_of = jobs.for_hour(hour, usage)
-        rows = [
-            HourlyUsage(
-                job=job_of[key],
-                hour=hour,
-                account=accounts.account(key[0], hour, labels.get(key[0])),
-                **job_usage.quantities,
-            )
-            for key, job_usage in usage.items()
-        ]
-        HourlyUsage.objects.bulk_create(rows)
-        rollup.refresh_day(cluster, hour.astimezone(UTC).date())
-        CollectedHour.objects.update_or_create(
-            cluster=cluster,
+def replace_hour(cluster, collected: CollectedUsage, accounts, run, jobs: JobDirectory) -> int:
+    """Replace one hour's rows; return their number.
+
+    A closed month never changes: its differences become adjustments of an open one.
+    """
+    hour, usage, labels = collected.hour, collected.usage, collected.labels
+    if periods.lock_period_at(hour).is_closed:
+        return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
+    HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
+    job_of = jobs.for_hour(hour, usage)
+    rows = [
+        HourlyUsage(
+            job=job_of[key],
             hour=hour,
-            defaults={
-                "run": run,
-                "collected_at": timezone.now(),
-                "flagged": bool(flag),
-                "flag_reason": flag[:500],
-            },
+            account=accounts.account(key[0], hour, labels.get(key[0])),
+            **job_usage.quantities,
         )
+        for key, job_usage in usage.items()
+    ]
+    HourlyUsage.objects.bulk_create(rows)
+    CollectedHour.objects.update_or_create(
+        cluster=cluster,
+        hour=hour,
+        defaults={
+            "run": run,
+            "collected_at": timezone.now(),
+            "flagged": bool(collected.flag),
+            "flag_reason": collected.flag[:500],
+        },
+    )
     return len(rows)
 
 

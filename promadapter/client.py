@@ -121,28 +121,33 @@ class PrometheusClient:
         start_s, end_s = unix_seconds(start), unix_seconds(end)
         if step <= 0 or end_s < start_s:
             raise ValueError("a range query needs step > 0 and start <= end")
-        merged: dict[tuple, dict] = {}
-        points = 0
+        pieces, points = [], 0
         for piece_start, piece_end in chunks(start_s, end_s, step):
-            params = {
-                "query": expr,
-                "start": f"{piece_start:.3f}",
-                "end": f"{piece_end:.3f}",
-                "step": f"{step:g}",
-            }
-            data = self.call("query_range", params)
-            result = answers.query_result(data, self.url, self.max_series)
-            if data["resultType"] != "matrix":
-                raise answers.bad(self.url, "a range query answer that is not a matrix")
+            pieces.append(self.range_piece(expr, piece_start, piece_end, step))
+            points += sum(len(series["values"]) for series in pieces[-1])
+            if max_points is not None and points > max_points:
+                raise answers.bad(self.url, f"{points} points, more than the {max_points} allowed")
+        # Most queries fit in one piece: its series are already whole.
+        return pieces[0] if len(pieces) == 1 else self.joined(pieces)
+
+    def range_piece(self, expr: str, start: float, end: float, step: float) -> list[dict]:
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        data = self.call("query_range", params)
+        result = answers.query_result(data, self.url, self.max_series)
+        if data["resultType"] != "matrix":
+            raise answers.bad(self.url, "a range query answer that is not a matrix")
+        return result
+
+    def joined(self, pieces: list[list[dict]]) -> list[dict]:
+        """The series of consecutive pieces of one range query, each with all its points."""
+        merged: dict[tuple, dict] = {}
+        for result in pieces:
             for series in result:
                 key = tuple(sorted(series["metric"].items()))
                 merged.setdefault(key, {"metric": series["metric"], "values": []})
                 merged[key]["values"] += series["values"]
-                points += len(series["values"])
-            if len(merged) > self.max_series:
-                raise answers.bad(self.url, f"more than PROMETHEUS_MAX_SERIES ({self.max_series})")
-            if max_points is not None and points > max_points:
-                raise answers.bad(self.url, f"{points} points, more than the {max_points} allowed")
+        if len(merged) > self.max_series:
+            raise answers.bad(self.url, f"more than PROMETHEUS_MAX_SERIES ({self.max_series})")
         return list(merged.values())
 
     def raw_samples(self, selector: str, start: datetime | float, end: datetime | float) -> list:

@@ -114,6 +114,11 @@ def quote(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def any_of(values) -> str:
+    """A quoted regex that matches exactly any of the values."""
+    return quote("|".join(regex_escape(v) for v in sorted(set(values))))
+
+
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 

@@ -96,22 +96,26 @@ class UsageQueries:
 
     def counter_fact(self, metric: str, matchers: str, part: str) -> str:
         """One fact of each counter series in the hour: its last sample, its last sample
-        before the hour, its smallest sample, or (only where there were) its resets."""
+        before the hour, or (only for the series that went down at or after the hour's
+        start: a reset inside the hour, or a first sample below the last before) a mark."""
         s = self.sel(metric, matchers)
         if part == "last":
             return self.one_series(self.last(s))
         if part == "before":
             return self.one_series(self.before(s))
-        if part == "min":
-            return self.one_series(f"min_over_time({s}[{self.hour}])", "min")
-        return self.one_series(f"resets({s}[{self.hour}]) > 0")
+        lowest = self.one_series(f"min_over_time({s}[{self.hour}])", "min")
+        return (
+            f"({self.one_series(f'resets({s}[{self.hour}]) > 0')})"
+            f" or ({lowest} < {self.one_series(self.before(s))})"
+        )
 
     def raw_hour(self, series: str, later: int = 0) -> str:
         return f"{series}[{self.widened(later)}]"
 
-    def raw_around(self, series: str, margin: int) -> str:
-        """Raw samples from `margin` seconds before the hour to `margin` after it."""
-        return f"{series}[{self.widened(2 * margin)}]"
+    def raw_around(self, series: str, margin: int, hours: int = 1) -> str:
+        """Raw samples from `margin` seconds before a stretch of `hours` hours to `margin`
+        after it, evaluated at the last hour's end plus `margin`."""
+        return f"{series}[{self.widened(2 * margin + 3600 * (hours - 1))}]"
 
     # Pods, from kube-state-metrics. A pod is active while it is Running or one of its init
     # containers runs (a pod initialising is still Pending).

@@ -164,19 +164,19 @@ def test_every_kind_of_fault_fails_the_run_cleanly_and_is_recorded(db, fault_set
 def test_a_database_connection_dropped_mid_write_loses_and_doubles_nothing(
     transactional_db, fault_settings, clean_rows, monkeypatch
 ):
-    refresh_day, writes = rollup.refresh_day, []
+    refresh_hours, writes = rollup.refresh_hours, []
 
     def drop_on_second_hour(*args):
-        # Inside write_hour's transaction, after its rows were inserted.
+        # Inside write_hours' transaction of the second one-hour chunk, after its rows.
         writes.append(args)
         if len(writes) == 2:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 pid = cursor.fetchone()[0]
             terminate(pid)
-        return refresh_day(*args)
+        return refresh_hours(*args)
 
-    monkeypatch.setattr(rollup, "refresh_day", drop_on_second_hour)
+    monkeypatch.setattr(rollup, "refresh_hours", drop_on_second_hour)
     with pytest.raises(Exception, match="terminat|closed|connection"):
         collect()
     connection.close()  # the next query opens a new connection

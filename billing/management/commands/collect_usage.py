@@ -3,8 +3,9 @@
 Collects exact hourly usage per job from Prometheus for whole UTC hours in [start, end).
 Without --start it goes on from the last collected hour; without --end it stops at the
 last hour that ended at least KUBEMON_COLLECT_LAG_SECONDS ago. Safe to run again over any
-window: each hour is replaced whole, in one transaction. Two runs never collect the same
-cluster at once: the second waits for the first (KUBEMON_COLLECT_LOCK_WAIT), then skips it.
+window: each hour is replaced whole, a chunk of hours in one transaction. Two runs never
+collect the same cluster at once: the second waits for the first (KUBEMON_COLLECT_LOCK_WAIT),
+then skips it.
 """
 
 from datetime import datetime, timedelta
@@ -14,14 +15,20 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing.attribution import usage_by_job
-from billing.collect import Collector
+from billing.collect import Collector, sparse_cycle_collection
 from billing.gpus import parse_weights
 from billing.hours import chunks, default_window, hours_in, is_hour_aligned
 from billing.jobs import JobDirectory
 from billing.locks import Busy, collection_lock
 from billing.models import Cluster, CollectionRun
 from billing.statements import PricingError, refresh_open_drafts
-from billing.store import AccountResolver, last_collected_hour, record_gaps, write_hour
+from billing.store import (
+    AccountResolver,
+    CollectedUsage,
+    last_collected_hour,
+    record_gaps,
+    write_hours,
+)
 from promadapter import windows
 from promadapter.client import (
     PrometheusClient,
@@ -94,8 +101,9 @@ class Command(BaseCommand):
             self.record_lookup_failure(e, start, end, options["cluster"])
             raise CommandError(f"Prometheus failed: {e.detail}") from None
         try:
-            for name, matcher in found:
-                self.collect_locked(client, name, matcher, left_open, (start, end))
+            with sparse_cycle_collection():
+                for name, matcher in found:
+                    self.collect_locked(client, name, matcher, left_open, (start, end))
         except PrometheusError as e:
             raise CommandError(f"Prometheus failed: {e.detail}") from None
 
@@ -201,14 +209,19 @@ class Command(BaseCommand):
                 gaps = data[chunk[0]].gaps
                 t0, t1 = chunk[0].timestamp(), chunk[-1].timestamp() + 3600
                 record_gaps(cluster, run, gaps.touching(t0, t1))
-                for hour in chunk:
-                    usage = usage_by_job(hour, data[hour], interval, self.gpu_weights)
-                    labels = data[hour].namespace_label
-                    h0 = hour.timestamp()
-                    flag = gaps.flag(h0, h0 + 3600)
-                    write_hour(cluster, hour, usage, labels, accounts, run, flag, jobs)
+                collected = [
+                    CollectedUsage(
+                        hour,
+                        usage_by_job(hour, data[hour], interval, self.gpu_weights),
+                        data[hour].namespace_label,
+                        gaps.flag(hour.timestamp(), hour.timestamp() + 3600),
+                    )
+                    for hour in chunk
+                ]
+                write_hours(cluster, collected, accounts, run, jobs)
+                for hour in collected:
                     run.hours_written += 1
-                    progress.hour(hour, len(usage), collector.queries_run)
+                    progress.hour(hour.hour, len(hour.usage), collector.queries_run)
         except Exception as e:
             run.status = CollectionRun.Status.FAILED
             run.error = getattr(e, "detail", None) or f"{type(e).__name__}: {e}"
