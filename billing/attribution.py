@@ -128,7 +128,9 @@ class Attribution:
     def add(self, namespace: str, pod_name: str, quantity: str, value: float, pod=None):
         pod = pod or self.by_name.get((namespace, pod_name)) or PodFacts(namespace, pod_name, "")
         kind, name, parent_kind, parent_name = job_of(pod, self.hour)
-        job = self.jobs.setdefault((namespace, kind, name), JobUsage(parent_kind, parent_name))
+        job = self.jobs.get((namespace, kind, name))
+        if job is None:  # made only when new: this runs for every value of every pod
+            job = self.jobs[(namespace, kind, name)] = JobUsage(parent_kind, parent_name)
         job.parts[quantity].append(value)
 
     def usage(self) -> dict[tuple, JobUsage]:

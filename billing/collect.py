@@ -67,6 +67,8 @@ class Collector:
         self.replicas = replica_labels
         self.concurrency = max(1, concurrency)
         self.queries_run = 0
+        # Each counter's last hour read, carried from chunk to chunk (billing.counters).
+        self.counter_history: dict = {}
         # Seconds during which at least one query was waiting on Prometheus: parallel
         # queries count once, so that it compares with the run's duration.
         self.query_seconds = 0.0

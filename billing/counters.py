@@ -3,21 +3,22 @@
 Two facts per series and hour come from range queries over the chunk
 (promadapter.usage.counter_fact): its last sample in the hour, and, only for the series
 that went down (a reset inside the hour, or a first sample below the last one before), a
-mark. The last sample before an hour is the last sample of the hour before it, so it is
-asked of Prometheus only for the chunk's first hour, and again for a later hour only where a
-series was silent the whole hour before and had been seen earlier (an exporter's long gap:
-the lookback window decides). The increase is last - before (or last, for a new series); a
-marked series is read raw and its values after each reset added
-(billing.facts.counter_increase).
+mark. The last sample before an hour is the last sample of the hour before it: a run carries
+each counter's last hour from one chunk to the next (CounterHistory), so Prometheus is asked
+for it only at the run's first chunk, and again for an hour where a series was silent the
+whole hour before and had been seen within the lookback (an exporter's long gap). The
+increase is last - before (or last, for a new series); a marked series is read raw and its
+values after each reset added (billing.facts.counter_increase).
 
 Those raw reads are batched: one query per counter and chunk for all the series that reset
 in it, told apart again here, instead of one query per series.
 """
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from billing.facts import counter_increase
-from billing.hours import hour_of
+from billing.hours import HOUR, hour_of
 from billing.series import around, object_labels
 from promadapter.promql import any_of
 from promadapter.usage import COUNTERS, exact_selector
@@ -26,12 +27,23 @@ from promadapter.usage import COUNTERS, exact_selector
 DISTINCT = ("id", "pod", "exported_pod")
 
 
+@dataclass
+class CounterHistory:
+    """What a run has read of one counter, carried to its next chunk."""
+
+    since: datetime  # the run's first hour
+    next_hour: datetime  # the hour after the last one read
+    last: dict[tuple, float]  # each series' last sample in the last hour read
+    seen: dict[tuple, datetime]  # the last hour each series had samples, within the lookback
+
+
 def read_counters(collector, data, hours: list[datetime]) -> None:
     """Add each series' increase in each hour to data[hour].counters[quantity][pod]."""
     for quantity, (metric, matchers) in COUNTERS.items():
+        carried = carried_history(collector, metric, hours[0])
         last = counter_facts(collector, metric, matchers, "last", hours)
-        went_down = counter_facts(collector, metric, matchers, "reset", hours)
-        before = previous_values(collector, metric, matchers, hours, last)
+        before, asked = previous_values(collector, metric, matchers, hours, last, carried)
+        went_down = marks(collector, metric, matchers, hours, asked, carried is not None)
         increases, resets = {}, {}
         for key, value in last.items():
             previous = before.get(key)
@@ -44,6 +56,16 @@ def read_counters(collector, data, hours: list[datetime]) -> None:
         for (h, items), increase in increases.items():
             labels = object_labels(dict(items))
             data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(increase)
+
+
+def carried_history(collector, metric: str, first: datetime) -> CounterHistory | None:
+    """The run's history of the counter, if it ends where the chunk begins and the run began
+    at least a lookback earlier (nothing before the run can then be the last before)."""
+    history = collector.counter_history.get(metric)
+    lookback = timedelta(seconds=collector.q.lookback_seconds)
+    if history and history.next_hour == first and first - lookback >= history.since:
+        return history
+    return None
 
 
 def counter_facts(collector, metric: str, matchers: str, part: str, hours) -> dict:
@@ -59,26 +81,52 @@ def counter_facts(collector, metric: str, matchers: str, part: str, hours) -> di
     return facts
 
 
-def previous_values(collector, metric: str, matchers: str, hours, last: dict) -> dict:
-    """{(hour, label items): the series' last sample before the hour} where it had one.
+def marks(collector, metric: str, matchers: str, hours, asked: list, carried: bool) -> dict:
+    """The (hour, label items) of the series that went down in the hour or across its start.
+
+    Where the last sample before an hour is the previous hour's, comparing with that is
+    enough; the hours whose last sample before was asked of Prometheus compare with it.
+    """
+    if not carried:
+        return counter_facts(collector, metric, matchers, "reset", hours)
+    found = counter_facts(collector, metric, matchers, "reset_after_full_hour", hours)
+    for h in asked:
+        found = {key: v for key, v in found.items() if key[0] != h}
+        found |= counter_facts(collector, metric, matchers, "reset", [h])
+    return found
+
+
+def previous_values(collector, metric, matchers, hours, last: dict, carried=None) -> tuple:
+    """({(hour, label items): the series' last sample before the hour}, the hours asked).
 
     Within the lookback, the last sample before an hour is the previous hour's last one
     when there was one. A series silent the whole previous hour but seen before it may or
-    may not have a sample within the lookback: that hour is asked of Prometheus.
+    may not have a sample within the lookback: that hour is asked of Prometheus, as is the
+    first hour of a run. The counter's history moves on to the chunk's end.
     """
     by_hour: dict[datetime, dict[tuple, float]] = {h: {} for h in hours}
     for (h, items), value in last.items():
         by_hour[h][items] = value
-    before = counter_facts(collector, metric, matchers, "before", hours[:1])
-    seen = {items for _, items in before}
-    for previous, h in zip(hours, hours[1:], strict=False):
-        earlier = by_hour[previous]
-        if any(items not in earlier and items in seen for items in by_hour[h]):
-            before.update(counter_facts(collector, metric, matchers, "before", [h]))
-        else:
-            before.update(((h, items), value) for items, value in earlier.items())
-        seen.update(earlier)
-    return before
+    lookback = timedelta(seconds=collector.q.lookback_seconds)
+    if carried is None:
+        before = counter_facts(collector, metric, matchers, "before", hours[:1])
+        earlier, seen, asked = None, {items: hours[0] for _, items in before}, [hours[0]]
+    else:
+        before, earlier, seen, asked = {}, carried.last, dict(carried.seen), []
+    for h in hours:
+        if earlier is not None:
+            if any(items not in earlier and items in seen for items in by_hour[h]):
+                before.update(counter_facts(collector, metric, matchers, "before", [h]))
+                asked.append(h)
+            else:
+                before.update(((h, items), value) for items, value in earlier.items())
+        seen.update(dict.fromkeys(by_hour[h], h))
+        # A series last seen more than a lookback ago has no sample left within it.
+        seen = {items: at for items, at in seen.items() if at + HOUR + lookback > h}
+        earlier = by_hour[h]
+    since = carried.since if carried else hours[0]
+    collector.counter_history[metric] = CounterHistory(since, hours[-1] + HOUR, earlier, seen)
+    return before, asked
 
 
 def reset_increases(collector, metric: str, matchers: str, resets: dict) -> dict:

@@ -43,14 +43,26 @@ class MetricQuery:
         return math.floor((self.end - self.start).total_seconds() / self.step) + 1
 
 
+def duration_seconds(raw: str) -> float:
+    """Return seconds from seconds ("60", "0.5") or a Prometheus duration ("1m30s").
+
+    Raises ValueError for anything else.
+    """
+    if PLAIN_SECONDS.fullmatch(raw):
+        return float(raw)
+    if raw and "".join(m.group(0) for m in DURATION_PART.finditer(raw)) == raw:
+        return sum(int(n) * DURATION_SECONDS[u] for n, u in DURATION_PART.findall(raw))
+    raise ValueError(f"{raw!r} is neither seconds (60) nor a Prometheus duration (1m, 1h30m)")
+
+
 def parse_step(raw: str) -> float:
     """Return a step in seconds from seconds ("60", "0.5") or a Prometheus duration ("1m30s")."""
-    if PLAIN_SECONDS.fullmatch(raw):
-        seconds = float(raw)
-    elif raw and "".join(m.group(0) for m in DURATION_PART.finditer(raw)) == raw:
-        seconds = sum(int(n) * DURATION_SECONDS[u] for n, u in DURATION_PART.findall(raw))
-    else:
-        raise ParamError("step", "must be seconds (60) or a Prometheus duration (1m, 1h30m)")
+    try:
+        seconds = duration_seconds(raw)
+    except ValueError:
+        raise ParamError(
+            "step", "must be seconds (60) or a Prometheus duration (1m, 1h30m)"
+        ) from None
     if not 0.001 <= seconds <= MAX_WINDOW.total_seconds():
         raise ParamError("step", f"must be from 1 ms to {MAX_WINDOW.days} days")
     return seconds

@@ -21,6 +21,7 @@ labels: scraped with honor_labels false, the object's labels arrive under those 
 (billing.series.object_labels moves them back).
 """
 
+from promadapter.params import duration_seconds
 from promadapter.promql import quote
 
 # cAdvisor series of real containers: not the pod cgroup (container=""), not the
@@ -67,6 +68,7 @@ class UsageQueries:
         self.hour = hour
         self.cluster = f"cluster={quote(cluster)}" if cluster is not None else ""
         self.lookback = lookback
+        self.lookback_seconds = duration_seconds(lookback)
         self.replicas = replica_labels
 
     def one_series(self, expr: str, merge: str = "max") -> str:
@@ -103,10 +105,16 @@ class UsageQueries:
             return self.one_series(self.last(s))
         if part == "before":
             return self.one_series(self.before(s))
+        # "reset": the hour's first sample compared with the last before it within the
+        # lookback; "reset_after_full_hour": with the previous hour's last sample, enough
+        # for the series that had one (the others are asked again with "reset").
+        previous = (
+            self.before(s) if part == "reset" else f"last_over_time({s}[{self.hour}] offset 1h)"
+        )
         lowest = self.one_series(f"min_over_time({s}[{self.hour}])", "min")
         return (
             f"({self.one_series(f'resets({s}[{self.hour}]) > 0')})"
-            f" or ({lowest} < {self.one_series(self.before(s))})"
+            f" or ({lowest} < {self.one_series(previous)})"
         )
 
     def raw_hour(self, series: str, later: int = 0) -> str:

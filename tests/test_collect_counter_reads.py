@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from billing.collect import Collector
-from billing.counters import counter_facts, previous_values
+from billing.counters import carried_history, counter_facts, marks, previous_values
 from billing.hours import hours_in
 from billing.series import around
 from promadapter.client import PrometheusClient
@@ -29,11 +29,10 @@ class CountingCollector(Collector):
         return super().matrix(expr, hours, later)
 
 
-def collector_of(url: str, cluster: str | None) -> CountingCollector:
-    queries = UsageQueries(hour_range(False), cluster, "6h", settings.KUBEMON_REPLICA_LABELS)
-    return CountingCollector(
-        PrometheusClient(url), queries, "cost-center", 30, 3600, settings.KUBEMON_REPLICA_LABELS
-    )
+def collector_of(url: str, cluster: str | None, lookback: str = "6h") -> CountingCollector:
+    replicas = settings.KUBEMON_REPLICA_LABELS
+    queries = UsageQueries(hour_range(False), cluster, lookback, replicas)
+    return CountingCollector(PrometheusClient(url), queries, "cost-center", 30, 3600, replicas)
 
 
 # The clusters whose counters do something: outages of every length, an HA pair, labels
@@ -45,21 +44,40 @@ COUNTER_SCENARIOS = [
 ]
 
 
+def derived_facts(collector, metric, matchers, chunks):
+    """(last, before, marks) of consecutive chunks read as a run reads them."""
+    last, before, went_down = {}, {}, {}
+    for hours in chunks:
+        carried = carried_history(collector, metric, hours[0])
+        chunk_last = counter_facts(collector, metric, matchers, "last", hours)
+        chunk_before, asked = previous_values(
+            collector, metric, matchers, hours, chunk_last, carried
+        )
+        last |= chunk_last
+        before |= chunk_before
+        went_down |= marks(collector, metric, matchers, hours, asked, carried is not None)
+    return last, before, went_down
+
+
 @pytest.mark.parametrize("cluster", [None, *COUNTER_SCENARIOS])
+@pytest.mark.parametrize("lookback, chunk", [("6h", 6), ("1h", 2)])
 def test_the_last_sample_before_each_hour_is_the_one_prometheus_reads(
-    prometheus, history_window, cluster
+    prometheus, history_window, cluster, lookback, chunk
 ):
-    # The whole history: the long outage silences every series for a whole hour of it.
+    # Six hours in one chunk, or in chunks of two hours, each carried to the next (the run
+    # began a lookback before): either way, what Prometheus answers hour by hour.
     hours = hours_in(history_window[0] + HOUR, history_window[1])
-    collector = collector_of(prometheus.url, cluster)
+    chunks = [hours[i : i + chunk] for i in range(0, len(hours), chunk)]
+    collector = collector_of(prometheus.url, cluster, lookback)
     for metric, matchers in COUNTERS.values():
-        last = counter_facts(collector, metric, matchers, "last", hours)
-        derived = previous_values(collector, metric, matchers, hours, last)
-        asked = {}
+        last, before, went_down = derived_facts(collector, metric, matchers, chunks)
+        asked, asked_marks = {}, {}
         for h in hours:
             asked |= counter_facts(collector, metric, matchers, "before", [h])
+            asked_marks |= counter_facts(collector, metric, matchers, "reset", [h])
         assert last, f"{metric}: no series in {cluster}"
-        assert {k: derived.get(k) for k in last} == {k: asked.get(k) for k in last}
+        assert {k: before.get(k) for k in last} == {k: asked.get(k) for k in last}
+        assert went_down.keys() == asked_marks.keys()
 
 
 class CannedCollector(CountingCollector):
@@ -96,8 +114,8 @@ def test_a_series_silent_a_whole_hour_then_back_makes_prometheus_read_that_hour(
     hours = [h0, h1, h2, h3]
     last = counter_facts(collector, metric, matchers, "last", hours)
     collector.asked.clear()
-    before = previous_values(collector, metric, matchers, hours, last)
-    assert len(collector.asked) == 2  # the chunk's first hour, and h2
+    before, asked = previous_values(collector, metric, matchers, hours, last)
+    assert asked == [h0, h2] and len(collector.asked) == 2
     expected = {
         (h0, "a"): 9.0,
         (h0, "b"): 4.0,

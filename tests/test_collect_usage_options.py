@@ -28,6 +28,14 @@ def test_bad_options_are_refused_before_anything_happens(db, settings, options, 
     assert not CollectionRun.objects.exists()
 
 
+def test_a_bad_counter_lookback_setting_is_refused_naming_it(db, settings):
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"
+    settings.KUBEMON_COUNTER_LOOKBACK = "six hours"
+    with pytest.raises(CommandError, match="^KUBEMON_COUNTER_LOOKBACK: 'six hours' is neither"):
+        call_command("collect_usage", start="2026-03-02T06:00Z", end="2026-03-02T07:00Z")
+    assert not CollectionRun.objects.exists()
+
+
 def test_an_unreachable_prometheus_fails_with_a_one_line_reason(db, settings):
     settings.PROMETHEUS_URL = "http://127.0.0.1:9"
     settings.PROMETHEUS_RETRIES = 0

@@ -36,7 +36,7 @@ from promadapter.client import (
     PrometheusTimeout,
     PrometheusUnavailable,
 )
-from promadapter.params import ParamError, parse_time
+from promadapter.params import ParamError, duration_seconds, parse_time
 from promadapter.usage import UsageQueries, hour_range
 
 
@@ -93,6 +93,10 @@ class Command(BaseCommand):
             self.gpu_weights = parse_weights(settings.KUBEMON_GPU_WEIGHTS)
         except ValueError as e:
             raise CommandError(str(e)) from None
+        try:
+            duration_seconds(settings.KUBEMON_COUNTER_LOOKBACK)
+        except ValueError as e:
+            raise CommandError(f"KUBEMON_COUNTER_LOOKBACK: {e}") from None
         client = PrometheusClient()
         try:
             left_open = range_windows_left_open(client, end or timezone.now())
