@@ -2,9 +2,9 @@
 
 For a chunk of consecutive UTC hours, every fact comes from one range query with a one-hour
 step (promadapter.usage), so the number of queries does not grow with the number of hours
-or jobs; raw samples are fetched, batched per hour, only where a fact needs them (counter
-resets, pods that vanished or crossed a data gap, claims that came or went, GPU pods that
-did not run the whole hour). billing.facts turns the answers into running intervals and
+or jobs; raw samples are fetched only where a fact needs them (counter resets, pods that
+vanished or crossed a data gap, claims that came or went, GPU pods that did not run the
+whole hour), one query per fact for all the chunk's hours that need it. billing.facts turns the answers into running intervals and
 billing.attribution into usage per job. Before anything else, each exporter's data gaps
 are found from its heartbeat (billing.gaps), so that objects are billed through bridged
 gaps and not through long ones.
@@ -16,12 +16,19 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from billing.counters import read_counters
-from billing.facts import Hour, InstanceFacts
-from billing.gaps import Gap, Gaps, existence_seconds, gaps_in
+from billing.facts import Hour, InstanceFacts, borrow_unseen_starts, earliest, start_from_containers
+from billing.gaps import (
+    Gap,
+    Gaps,
+    existence_seconds,
+    exporter_node,
+    gaps_in,
+    neighbour_levels,
+    short_windows,
+)
 from billing.hours import HOUR, hour_of
 from billing.series import around, object_labels, one_replica, pod_uid_of_cgroup
 from promadapter.promql import any_of, quote
@@ -34,9 +41,9 @@ MS = timedelta(milliseconds=1)
 def sparse_cycle_collection():
     """Run Python's cycle collector after 100,000 new objects instead of 700, meanwhile.
 
-    A day of a 1,000-container cluster decodes ~90 MB of answers into millions of lists,
+    A day of a 1,000-container cluster decodes 72 MB of answers into millions of lists,
     dicts and tuples, none of them in a cycle: the collector's frequent passes over them
-    freed nothing and took a quarter of the collector's CPU time (docs/benchmarks.md).
+    freed nothing and took a third of the collection's CPU time (docs/benchmarks.md).
     """
     before = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
@@ -520,119 +527,3 @@ class Collector:
         pod.end_hidden = any(
             not g.bridged and 0 <= g.start - last <= self.interval for g in hour.gaps.of("ksm")
         )
-
-
-def borrow_unseen_starts(hour: Hour, following: Hour, h0: float) -> None:
-    """Complete an hour with what started in it unseen, as the following hour tells it.
-
-    A pod that started inside a kube-state-metrics gap reaching past the hour's end, or
-    just before the end, is known only from the next hour, with its exact start. A
-    container started less than an interval before the end may have no sample in the
-    hour; its first samples, in the following hour, give its level. Likewise a GPU pod's
-    memory. Instances seen in the following hour ran through the hour's end.
-    """
-    h1 = h0 + 3600
-    for key, pod in following.pods.items():
-        start = pod.first_start()
-        if key in hour.pods or start is None or start >= h1:
-            continue
-        ended = pod.ended() and pod.completion < h1
-        hour.pods[key] = replace(pod, seen_active=True, active_at_end=not ended, terminal=ended)
-    for owners, later in (
-        (hour.replicaset_owner, following.replicaset_owner),
-        (hour.job_parent, following.job_parent),
-        (hour.namespace_label, following.namespace_label),
-    ):
-        for key, value in later.items():
-            owners.setdefault(key, value)
-    for key, inst in hour.instances.items():
-        # A series is one container instance: seen after the hour, it ran through its end.
-        inst.live_at_end = key in following.instances
-    for key, inst in following.instances.items():
-        if key not in hour.instances and inst.start and h0 <= inst.start < h0 + 3600:
-            hour.instances[key] = replace(
-                inst, total=inst.total / inst.count, count=1.0, live_at_end=True
-            )
-    names = {(p.namespace, p.pod) for p in hour.pods.values() if p.running_seconds(h0) > 0}
-    for key, series in following.gpu_memory.items():
-        if key not in hour.gpu_memory and key in names:
-            hour.gpu_memory[key] = [(total / count, 1.0) for total, count in series if count]
-            hour.borrowed.add(key)
-
-
-def neighbour_levels(kind: str, before: list, after: list, replicas: tuple[str, ...]) -> dict:
-    """{series key: (last value before, first value after)} for series on both sides.
-
-    Keys are a container instance's cgroup id, or a pod's (namespace, pod) whose devices'
-    values are added up.
-    """
-
-    def key(labels):
-        labels = object_labels(labels)
-        if kind == "kubelet":
-            return labels.get("id", "")
-        return (labels.get("namespace", ""), labels.get("pod", ""))
-
-    def values(answer, pick):
-        out: dict = {}
-        for series in one_replica([(0, s["metric"], s["values"]) for s in answer], replicas):
-            samples = series[2]
-            if samples:
-                k = key(series[1])
-                out[k] = out.get(k, 0.0) + float(pick(samples)[1])
-        return out
-
-    first, last = values(before, lambda s: s[-1]), values(after, lambda s: s[0])
-    return {k: (first[k], last[k]) for k in first.keys() & last.keys() if k}
-
-
-def start_from_containers(hour: Hour) -> None:
-    """Date pods that kube-state-metrics never saw with a started container by cAdvisor.
-
-    A pod that ran entirely inside a kube-state-metrics gap is seen afterwards completed,
-    with no container start (before KSM 2.2); its containers' cgroups tell when they began.
-    """
-    starts: dict[tuple[str, str, str], float] = {}
-    for inst in hour.instances.values():
-        if inst.start:
-            key = (inst.namespace, inst.pod, inst.uid)
-            starts[key] = earliest(starts.get(key), inst.start)
-    for pod in hour.pods.values():
-        if pod.app_start is None and not pod.init_starts:
-            pod.app_start = starts.get((pod.namespace, pod.pod, pod.uid))
-
-
-def short_windows(counts: list, first: float, end: float, full: float) -> list[tuple[float, float]]:
-    """The stretches of hour windows (ending at first, first + 1 h, ..., end) in which some
-    heartbeat series had fewer samples than `full`, or none between others, merged."""
-    steps = [first + 3600 * k for k in range(round((end - first) / 3600) + 1)]
-    short = set()
-    for series in counts:
-        seen = {round(float(t)): float(v) for t, v in series["values"]}
-        present = [t for t in steps if round(t) in seen]
-        for t in steps:
-            if present[0] <= t <= present[-1] and seen.get(round(t), 0) < full:
-                short.add(t)
-            elif t > present[-1]:
-                short.add(t)  # gone silent: read where it stopped
-    merged: list[list[float]] = []
-    for t in sorted(short):
-        if merged and t - 3600 <= merged[-1][1]:
-            merged[-1][1] = t
-        else:
-            merged.append([t - 3600, t])
-    return [(a, b) for a, b in merged]
-
-
-def earliest(current: float | None, value: float) -> float:
-    return value if current is None else min(current, value)
-
-
-def exporter_node(kind: str, labels: dict) -> str:
-    """The node an exporter's heartbeat belongs to ("" for kube-state-metrics)."""
-    if kind == "ksm":
-        return ""
-    for name in ("node", "Hostname", "hostname"):
-        if labels.get(name):
-            return labels[name]
-    return labels.get("instance", "").rsplit(":", 1)[0]

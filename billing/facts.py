@@ -6,10 +6,13 @@ while the pod still runs (kube-state-metrics publishes that as kube_pod_completi
 soon as one container terminated). Requests follow Kubernetes' effective-request rule:
 while classic init containers run, the largest one's request; after them, the app
 containers plus the native sidecars (init containers with restartPolicy Always).
+
+An hour's facts are completed from the next hour's (`borrow_unseen_starts`): what started
+too late in the hour to be scraped in it is known from the following one.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from billing.gaps import Gaps, overlap
 
@@ -157,3 +160,61 @@ def counter_increase(previous: float, values: list[float]) -> float:
         total += value - last if value >= last else value
         last = value
     return total
+
+
+def borrow_unseen_starts(hour: Hour, following: Hour, h0: float) -> None:
+    """Complete an hour with what started in it unseen, as the following hour tells it.
+
+    A pod that started inside a kube-state-metrics gap reaching past the hour's end, or
+    just before the end, is known only from the next hour, with its exact start. A
+    container started less than an interval before the end may have no sample in the
+    hour; its first samples, in the following hour, give its level. Likewise a GPU pod's
+    memory. Instances seen in the following hour ran through the hour's end.
+    """
+    h1 = h0 + 3600
+    for key, pod in following.pods.items():
+        start = pod.first_start()
+        if key in hour.pods or start is None or start >= h1:
+            continue
+        ended = pod.ended() and pod.completion < h1
+        hour.pods[key] = replace(pod, seen_active=True, active_at_end=not ended, terminal=ended)
+    for owners, later in (
+        (hour.replicaset_owner, following.replicaset_owner),
+        (hour.job_parent, following.job_parent),
+        (hour.namespace_label, following.namespace_label),
+    ):
+        for key, value in later.items():
+            owners.setdefault(key, value)
+    for key, inst in hour.instances.items():
+        # A series is one container instance: seen after the hour, it ran through its end.
+        inst.live_at_end = key in following.instances
+    for key, inst in following.instances.items():
+        if key not in hour.instances and inst.start and h0 <= inst.start < h0 + 3600:
+            hour.instances[key] = replace(
+                inst, total=inst.total / inst.count, count=1.0, live_at_end=True
+            )
+    names = {(p.namespace, p.pod) for p in hour.pods.values() if p.running_seconds(h0) > 0}
+    for key, series in following.gpu_memory.items():
+        if key not in hour.gpu_memory and key in names:
+            hour.gpu_memory[key] = [(total / count, 1.0) for total, count in series if count]
+            hour.borrowed.add(key)
+
+
+def start_from_containers(hour: Hour) -> None:
+    """Date pods that kube-state-metrics never saw with a started container by cAdvisor.
+
+    A pod that ran entirely inside a kube-state-metrics gap is seen afterwards completed,
+    with no container start (before KSM 2.2); its containers' cgroups tell when they began.
+    """
+    starts: dict[tuple[str, str, str], float] = {}
+    for inst in hour.instances.values():
+        if inst.start:
+            key = (inst.namespace, inst.pod, inst.uid)
+            starts[key] = earliest(starts.get(key), inst.start)
+    for pod in hour.pods.values():
+        if pod.app_start is None and not pod.init_starts:
+            pod.app_start = starts.get((pod.namespace, pod.pod, pod.uid))
+
+
+def earliest(current: float | None, value: float) -> float:
+    return value if current is None else min(current, value)

@@ -8,9 +8,15 @@ upgrade); a longer gap is not bridged: what it hid is not billed and its hours a
 
 The unobservable part of a gap between samples at t_a and t_b is (t_a + i/2, t_b - i/2):
 each sample stands for the half interval on either side of it.
+
+The collector counts each heartbeat's samples per hour and reads sample by sample only the
+stretches that lack some (`short_windows`); a gauge is billed through a bridged gap at the
+mean of its levels on either side (`neighbour_levels`).
 """
 
 from dataclasses import dataclass
+
+from billing.series import object_labels, one_replica
 
 KINDS = {"kubelet": "kubelet", "ksm": "kube-state-metrics", "dcgm": "dcgm-exporter"}
 
@@ -122,3 +128,61 @@ def existence_seconds(
     ):
         stretches[0][0] = created
     return sum(overlap(h0, h1, a, b) for a, b in stretches)
+
+
+def short_windows(counts: list, first: float, end: float, full: float) -> list[tuple[float, float]]:
+    """The stretches of hour windows (ending at first, first + 1 h, ..., end) in which some
+    heartbeat series had fewer samples than `full`, or none between others, merged."""
+    steps = [first + 3600 * k for k in range(round((end - first) / 3600) + 1)]
+    short = set()
+    for series in counts:
+        seen = {round(float(t)): float(v) for t, v in series["values"]}
+        present = [t for t in steps if round(t) in seen]
+        for t in steps:
+            if present[0] <= t <= present[-1] and seen.get(round(t), 0) < full:
+                short.add(t)
+            elif t > present[-1]:
+                short.add(t)  # gone silent: read where it stopped
+    merged: list[list[float]] = []
+    for t in sorted(short):
+        if merged and t - 3600 <= merged[-1][1]:
+            merged[-1][1] = t
+        else:
+            merged.append([t - 3600, t])
+    return [(a, b) for a, b in merged]
+
+
+def exporter_node(kind: str, labels: dict) -> str:
+    """The node an exporter's heartbeat belongs to ("" for kube-state-metrics)."""
+    if kind == "ksm":
+        return ""
+    for name in ("node", "Hostname", "hostname"):
+        if labels.get(name):
+            return labels[name]
+    return labels.get("instance", "").rsplit(":", 1)[0]
+
+
+def neighbour_levels(kind: str, before: list, after: list, replicas: tuple[str, ...]) -> dict:
+    """{series key: (last value before, first value after)} for series on both sides.
+
+    Keys are a container instance's cgroup id, or a pod's (namespace, pod) whose devices'
+    values are added up.
+    """
+
+    def key(labels):
+        labels = object_labels(labels)
+        if kind == "kubelet":
+            return labels.get("id", "")
+        return (labels.get("namespace", ""), labels.get("pod", ""))
+
+    def values(answer, pick):
+        out: dict = {}
+        for series in one_replica([(0, s["metric"], s["values"]) for s in answer], replicas):
+            samples = series[2]
+            if samples:
+                k = key(series[1])
+                out[k] = out.get(k, 0.0) + float(pick(samples)[1])
+        return out
+
+    first, last = values(before, lambda s: s[-1]), values(after, lambda s: s[0])
+    return {k: (first[k], last[k]) for k in first.keys() & last.keys() if k}
