@@ -4,10 +4,10 @@ For a chunk of consecutive UTC hours, every fact comes from one range query with
 step (promadapter.usage), so the number of queries does not grow with the number of hours
 or jobs; raw samples are fetched only where a fact needs them (counter resets, pods that
 vanished or crossed a data gap, claims that came or went, GPU pods that did not run the
-whole hour), one query per fact for all the chunk's hours that need it. billing.facts turns the answers into running intervals and
-billing.attribution into usage per job. Before anything else, each exporter's data gaps
-are found from its heartbeat (billing.gaps), so that objects are billed through bridged
-gaps and not through long ones.
+whole hour), one query per fact for all the chunk's hours that need it. billing.facts
+turns the answers into running intervals and billing.attribution into usage per job.
+Before anything else, each exporter's data gaps are found from its heartbeat
+(billing.gaps), so that objects are billed through bridged gaps and not through long ones.
 """
 
 import gc
