@@ -117,9 +117,6 @@ class UsageQueries:
             f" or ({lowest} < {self.one_series(previous)})"
         )
 
-    def raw_hour(self, series: str, later: int = 0) -> str:
-        return f"{series}[{self.widened(later)}]"
-
     def raw_around(self, series: str, margin: int, hours: int = 1) -> str:
         """Raw samples from `margin` seconds before a stretch of `hours` hours to `margin`
         after it, evaluated at the last hour's end plus `margin`."""
