@@ -45,7 +45,8 @@ def collect(start: str, end: str, log: str) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from billing.models import QUANTITIES, CollectionRun, HourlyUsage
+    from billing.models import CollectionRun, HourlyUsage
+    from billing.resources import QUANTITIES
     from promadapter.client import PrometheusClient
 
     requests, in_db = [], [0.0]
@@ -137,7 +138,8 @@ def copy_rows(connection) -> float:
 
 
 def _quantity_fields():
-    from billing.models import QUANTITIES, HourlyUsage
+    from billing.models import HourlyUsage
+    from billing.resources import QUANTITIES
 
     return [HourlyUsage._meta.get_field(q) for q in QUANTITIES]
 

@@ -156,7 +156,8 @@ def report(args, server, cluster, start, end):
     from django.core.management import call_command
     from django.db.models import Sum
 
-    from billing.models import QUANTITIES, CollectionRun, HourlyUsage
+    from billing.models import CollectionRun, HourlyUsage
+    from billing.resources import QUANTITIES
     from promadapter.client import PrometheusClient
 
     def collect(first, last):

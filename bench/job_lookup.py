@@ -7,7 +7,7 @@ On a fresh database holding `--history` jobs of past months, `--hours` hours eac
 `--jobs` jobs (half of them the same all day, half new every hour, as a busy batch cluster
 does) and resolve them to Job rows: once with the lookup of revision e3e14a6 (one SELECT per
 hour with an OR of every (namespace, kind, name), bulk_update of the widened ones), once
-with billing.jobs.JobDirectory. Prints the median and total seconds per hour of each.
+with billing.collection.jobs.JobDirectory. Prints the median and total seconds per hour of each.
 """
 
 import argparse
@@ -25,7 +25,7 @@ START = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def or_lookup(cluster, hour, usage):
-    """The lookup of e3e14a6 (billing/store.py jobs_for), kept here to compare with."""
+    """The lookup of e3e14a6 (billing/collection/store.py jobs_for), kept here to compare with."""
     from django.db.models import Q
 
     from billing.models import Job
@@ -55,7 +55,7 @@ def or_lookup(cluster, hour, usage):
 def run(name: str, lookup, args) -> list[float]:
     from django.db import transaction
 
-    from billing.attribution import JobUsage
+    from billing.collection.attribution import JobUsage
     from billing.models import Cluster, Job
 
     cluster = Cluster.objects.create(name=name)
@@ -98,7 +98,7 @@ def main():
     django.setup()
     from django.core.management import call_command
 
-    from billing.jobs import JobDirectory
+    from billing.collection.jobs import JobDirectory
 
     call_command("migrate", verbosity=0)
     directories = {}

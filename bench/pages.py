@@ -35,7 +35,7 @@ import statistics
 import sys
 import textwrap
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pages_seed import (
@@ -195,7 +195,7 @@ CAUSES = {
     "collected hour, an adjustment or a tariff change (refresh_statements reads every job-hour "
     "of the month in Python). collect_usage refreshes them after each run",
     "api-statements": "the same as the statements page",
-    "api-statement": "billing.statements.line_sources answers each line's audit trail with "
+    "api-statement": "billing.ledger.statements.line_sources answers each line's audit trail with "
     "two queries (its job-hours counted, the runs that collected them: 30 to 45 ms a line, "
     "four lines for the largest statement). Computing them with the statement, when "
     "write_statements reads those job-hours anyway, would make the call a read",
@@ -294,11 +294,12 @@ def time_calls(t: Target, runs: int, only: set[str]) -> list[dict]:
 
 
 def time_rollup() -> list[tuple]:
-    """Time billing.rollup's refreshes at this size: (what, rows, runs, median seconds)."""
+    """Time the roll-up's refreshes at this size: (what, rows, runs, median seconds)."""
     from django.db.models import Sum
 
-    from billing import rollup
+    from billing.collection import rollup
     from billing.models import Cluster, DailyUsage
+    from billing.utc import next_month
 
     busiest = (
         DailyUsage.objects.values("cluster_id", "day")
@@ -308,9 +309,13 @@ def time_rollup() -> list[tuple]:
     )
     cluster, day = Cluster.objects.get(pk=busiest["cluster_id"]), busiest["day"]
     month = day.replace(day=1)
-    month_end = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    month_end = next_month(month)
     tasks = [
-        (f"a day: refresh_day({cluster.name}, {day})", 5, lambda: rollup.refresh_day(cluster, day)),
+        (
+            f"a day: refresh_range({day}, +1 day, {cluster.name})",
+            5,
+            lambda: rollup.refresh_range(day, day + timedelta(days=1), cluster),
+        ),
         (
             f"a month: refresh_range({month:%Y-%m}, every cluster)",
             3,
@@ -341,9 +346,9 @@ def rollup_lines(results: list[tuple]) -> list[str]:
         "### Roll-up refresh at this size",
         "",
         *wrap(
-            "billing/rollup.py recomputes the days from HourlyUsage (exact sums, in one grouped "
-            f"query) and replaces their rows; the busiest cluster-day is {busiest}. "
-            "write_hour refreshes its hour's day in the hour's transaction:"
+            "billing/collection/rollup.py recomputes the days from HourlyUsage (exact sums, in "
+            f"one grouped query) and replaces their rows; the busiest cluster-day is {busiest}. "
+            "write_hours refreshes its hours' days in the chunk's transaction:"
         ),
         "",
         "| refresh | DailyUsage rows | runs | median ms |",

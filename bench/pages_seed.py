@@ -363,10 +363,10 @@ def seed_collection():
 
 
 def close_and_export(export_dir: Path):
+    from billing.ledger.periods import close_period
+    from billing.ledger.statements import refresh_statements
     from billing.models import Period
-    from billing.periods import close_period
     from billing.sifac.batches import export
-    from billing.statements import refresh_statements
 
     now = YEAR_END
     for m in range(1, CLOSED_MONTHS + 1):
@@ -391,7 +391,7 @@ def ensure_export_files():
 def seed(profile: str) -> dict:
     from django.db import connection
 
-    from billing import rollup
+    from billing.collection import rollup
     from billing.models import Account, DailyUsage
 
     rng = random.Random(SEED)
@@ -419,7 +419,7 @@ def seed(profile: str) -> dict:
     t = step("ANALYZE", t)
     daily = rollup.refresh_range(YEAR_START.date(), YEAR_END.date())
     assert daily == DailyUsage.objects.count()
-    t = step(f"{daily:,} daily roll-up rows (billing.rollup.refresh_range)", t)
+    t = step(f"{daily:,} daily roll-up rows (billing.collection.rollup.refresh_range)", t)
     close_and_export(EXPORT_DIR)
     t = step(f"{CLOSED_MONTHS} months closed and exported to {EXPORT_DIR}, drafts", t)
     with connection.cursor() as c:

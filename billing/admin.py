@@ -1,8 +1,11 @@
 """The admin: clusters, accounts and mappings, collection records, and the money side
 (tariffs, periods, statements, adjustments, exports), read-only once a period is closed."""
 
+from django import forms
 from django.contrib import admin
 
+from billing.ledger.periods import closed_period_at
+from billing.ledger.tariffs import check_tariff
 from billing.models import (
     Account,
     Adjustment,
@@ -20,7 +23,7 @@ from billing.models import (
     StatementLine,
     Tariff,
 )
-from billing.periods import closed_period_at, month_bounds
+from billing.utc import month_bounds
 
 
 @admin.register(Cluster)
@@ -114,8 +117,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class TariffForm(forms.ModelForm):
+    """A tariff as the import checks it: its shape, and no change to a closed month."""
+
+    class Meta:
+        model = Tariff
+        fields = ["resource", "unit", "price_chf", "policy", "valid_from", "activity_type"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            candidate = Tariff(pk=self.instance.pk, **{f: data.get(f) for f in self.Meta.fields})
+            check_tariff(candidate)
+        return data
+
+
 @admin.register(Tariff)
 class TariffAdmin(admin.ModelAdmin):
+    form = TariffForm
     list_display = ["resource", "unit", "price_chf", "policy", "valid_from", "activity_type"]
     list_filter = ["resource"]
 

@@ -10,17 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-QUANTITIES = (
-    "cpu_core_seconds",
-    "cpu_request_core_seconds",
-    "memory_byte_seconds",
-    "memory_request_byte_seconds",
-    "gpu_seconds",
-    "gpu_memory_mib_seconds",
-    "storage_byte_seconds",
-    "network_rx_bytes",
-    "network_tx_bytes",
-)
+from billing.resources import RESOURCES, tariff_problem
 
 
 class Cluster(models.Model):
@@ -168,8 +158,9 @@ class DailyUsage(models.Model):
     """The hourly usage of one UTC day summed per cluster, namespace and account.
 
     Pages and charts read this roll-up instead of millions of hourly rows; it is rewritten
-    from HourlyUsage whenever an hour of its day is (billing/rollup.py). `*_max_*` sums, per
-    job-hour, the larger of usage and request: what the `max` tariff policy bills.
+    from HourlyUsage whenever an hour of its day is (billing/collection/rollup.py).
+    `*_max_*` sums, per job-hour, the larger of usage and request: what the `max` tariff
+    policy bills.
     """
 
     day = models.DateField()
@@ -244,7 +235,7 @@ class CollectionRun(models.Model):
     prometheus_unreachable = models.BooleanField(default=False)
 
     class Meta:
-        # Each cluster's last run, for /metrics (billing/collection_metrics.py).
+        # Each cluster's last run, for /metrics (billing/collection/health.py).
         indexes = [models.Index(fields=["cluster", "started_at"])]
 
     def __str__(self):
@@ -280,8 +271,6 @@ class DataGap(models.Model):
 
 # Money: tariffs, periods, statements and SIFAC exports (docs/billing.md).
 
-RESOURCES = ("cpu", "memory", "gpu", "gpu_memory", "storage", "network_rx", "network_tx")
-
 
 class Tariff(models.Model):
     """The price of one unit of a resource from `valid_from` until the resource's next tariff."""
@@ -312,13 +301,16 @@ class Tariff(models.Model):
         return f"{self.resource} {self.price_chf} CHF/{self.unit} from {self.valid_from:%Y-%m-%d}"
 
     def clean(self):
-        from billing.periods import tariff_change_problem
-        from billing.pricing import tariff_problem
+        # Whether it would change a closed month is the ledger's question
+        # (billing.ledger.tariffs.check_tariff, asked by the import and the admin).
+        if problem := tariff_problem(self):
+            self.refuse(problem)
 
-        if problem := tariff_problem(self) or tariff_change_problem(self):
-            field, _, message = problem.partition(": ")
-            known = field in {f.name for f in self._meta.fields}
-            raise ValidationError({field: message} if known else problem)
+    def refuse(self, problem: str):
+        """Raise `problem` (`field: why`) as a ValidationError on that field."""
+        field, _, message = problem.partition(": ")
+        known = field in {f.name for f in self._meta.fields}
+        raise ValidationError({field: message} if known else problem)
 
 
 class Period(models.Model):

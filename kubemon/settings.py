@@ -264,14 +264,14 @@ KUBEMON_SCRAPE_INTERVAL = envint("KUBEMON_SCRAPE_INTERVAL", 30)
 KUBEMON_COUNTER_LOOKBACK = os.getenv("KUBEMON_COUNTER_LOOKBACK", "6h")
 # Prometheus queries of a collection run side by side.
 KUBEMON_COLLECT_CONCURRENCY = envint("KUBEMON_COLLECT_CONCURRENCY", 2)
-# Seconds a run waits for another run of the same cluster to finish (billing/locks.py)
+# Seconds a run waits for another run of the same cluster to finish (billing/collection/locks.py)
 # before it exits, successfully, without collecting.
 KUBEMON_COLLECT_LOCK_WAIT = envfloat("KUBEMON_COLLECT_LOCK_WAIT", 60.0)
 # Objects seen on both sides of a data gap up to this long (seconds) are billed through it;
 # a longer gap is not bridged and its hours are flagged.
 KUBEMON_MAX_BRIDGED_GAP = envint("KUBEMON_MAX_BRIDGED_GAP", 3600)
 # GPU-seconds per second of a GPU resource, `resource=weight,...`; MIG slices default to
-# N/7 of a GPU, nvidia_com_gpu_shared to 1/4 (billing/gpus.py).
+# N/7 of a GPU, nvidia_com_gpu_shared to 1/4 (billing/collection/gpus.py).
 KUBEMON_GPU_WEIGHTS = os.getenv("KUBEMON_GPU_WEIGHTS", "")
 # Labels that tell the replicas of an HA Prometheus pair apart (read without deduplication).
 KUBEMON_REPLICA_LABELS = tuple(

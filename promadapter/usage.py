@@ -18,7 +18,7 @@ same object exported by several series (a restarted exporter's old and new `inst
 replicas or shards, an HA Prometheus pair) counts once; only then are containers summed.
 Aggregations keep `exported_namespace`/`exported_pod`/`exported_container` beside the plain
 labels: scraped with honor_labels false, the object's labels arrive under those names
-(billing.series.object_labels moves them back).
+(billing.collection.series.object_labels moves them back).
 """
 
 from promadapter.params import duration_seconds

@@ -10,17 +10,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from billing.models import (
-    QUANTITIES,
-    Account,
-    Cluster,
-    CollectedHour,
-    CollectionRun,
-    HourlyUsage,
-    Job,
-    Tariff,
-)
-from billing.pricing import GIB
+from billing.models import Account, Cluster, CollectedHour, CollectionRun, HourlyUsage, Job, Tariff
+from billing.resources import GIB, QUANTITIES
 
 HOUR = timedelta(hours=1)
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -39,7 +30,7 @@ TARIFFS = [
 
 @dataclass
 class CollectedJob:
-    """What write_hour reads of a job's collected usage (billing.attribution.JobUsage)."""
+    """What write_hours reads of a job's collected usage (attribution.JobUsage)."""
 
     quantities: dict
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 
-from billing import rollup
-from billing.hours import hours_in
+from billing.collection import rollup
+from billing.ledger.periods import close_period
 from billing.models import (
     Account,
     Cluster,
@@ -27,9 +27,9 @@ from billing.models import (
     Job,
     NamespaceAccount,
 )
-from billing.periods import close_period
-from billing.pricing import GIB
+from billing.resources import GIB
 from billing.sifac.batches import export
+from billing.utc import hours_in
 from tests.billing_fixtures import make_tariffs
 
 HOUR = timedelta(hours=1)
@@ -180,7 +180,7 @@ def build_site(export_dir: Path | None = None) -> Site:
     HourlyUsage.objects.bulk_create(rows)
     day = OCTOBER.date()
     while day <= COLLECTED_UNTIL.date():
-        rollup.refresh_day(cluster, day)
+        rollup.refresh_range(day, day + timedelta(days=1), cluster)
         day += timedelta(days=1)
     add_collection_history(cluster)
     if export_dir is not None:

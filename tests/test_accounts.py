@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
+from billing.collection.store import AccountResolver
 from billing.models import Account, Cluster
-from billing.store import AccountResolver
 
 
 @pytest.mark.parametrize(

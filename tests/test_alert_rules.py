@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from billing.collection_metrics import families
+from billing.collection.health import families
 from promadapter.instrumentation import REQUEST_DURATION, REQUESTS
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "prometheus" / "rules"

@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from django.db.models import Sum
 
-from billing.costs import COST_FIELDS, total_cost
-from billing.models import QUANTITIES, DailyUsage, HourlyUsage, Tariff
-from billing.pricing import Tariffs
+from billing.ledger.costs import COST_FIELDS, total_cost
+from billing.ledger.pricing import Tariffs
+from billing.models import DailyUsage, HourlyUsage, Tariff
+from billing.resources import QUANTITIES
 from tests.api_site import client_for, get, site_fixture  # noqa: F401
 
 FIELDS = {

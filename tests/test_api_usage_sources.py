@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from billing.models import QUANTITIES, HourlyUsage
+from billing.models import HourlyUsage
+from billing.resources import QUANTITIES
 from tests.api_site import get, site_fixture  # noqa: F401
 
 WHOLE_DAYS = {"start": "2026-10-01T00:00:00Z", "end": "2026-11-15T00:00:00Z"}

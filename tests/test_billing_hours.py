@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from billing.hours import chunks, default_window, floor_hour, hours_in, is_hour_aligned
+from billing.utc import default_window, floor_hour, hour_batches, hours_in, is_hour_aligned
 
 ZURICH = ZoneInfo("Europe/Zurich")
 
@@ -69,5 +69,5 @@ def test_the_default_window_is_empty_when_everything_is_collected():
 
 def test_chunks_keep_order_and_bound_size():
     hours = hours_in(utc(2026, 1, 1), utc(2026, 1, 1, 5))
-    assert [len(c) for c in chunks(hours, 2)] == [2, 2, 1]
-    assert [h for c in chunks(hours, 2) for h in c] == hours
+    assert [len(c) for c in hour_batches(hours, 2)] == [2, 2, 1]
+    assert [h for c in hour_batches(hours, 2) for h in c] == hours

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 
-from billing.collect import Collector
-from billing.counters import carried_history, counter_facts, marks, previous_values
-from billing.hours import hours_in
-from billing.series import around
+from billing.collection.counters import carried_history, counter_facts, marks, previous_values
+from billing.collection.reader import UsageReader
+from billing.collection.series import around
+from billing.utc import hours_in
 from promadapter.client import PrometheusClient
 from promadapter.usage import COUNTERS, UsageQueries, hour_range
 from tests.conftest import SCENARIOS
@@ -19,7 +19,7 @@ from tests.conftest import SCENARIOS
 HOUR = timedelta(hours=1)
 
 
-class CountingCollector(Collector):
+class CountingReader(UsageReader):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.asked: list[str] = []
@@ -29,10 +29,10 @@ class CountingCollector(Collector):
         return super().matrix(expr, hours, later)
 
 
-def collector_of(url: str, cluster: str | None, lookback: str = "6h") -> CountingCollector:
+def reader_of(url: str, cluster: str | None, lookback: str = "6h") -> CountingReader:
     replicas = settings.KUBEMON_REPLICA_LABELS
     queries = UsageQueries(hour_range(False), cluster, lookback, replicas)
-    return CountingCollector(PrometheusClient(url), queries, "cost-center", 30, 3600, replicas)
+    return CountingReader(PrometheusClient(url), queries, "cost-center", 30, 3600, replicas)
 
 
 # The clusters whose counters do something: outages of every length, an HA pair, labels
@@ -44,18 +44,16 @@ COUNTER_SCENARIOS = [
 ]
 
 
-def derived_facts(collector, metric, matchers, chunks):
+def derived_facts(reader, metric, matchers, chunks):
     """(last, before, marks) of consecutive chunks read as a run reads them."""
     last, before, went_down = {}, {}, {}
     for hours in chunks:
-        carried = carried_history(collector, metric, hours[0])
-        chunk_last = counter_facts(collector, metric, matchers, "last", hours)
-        chunk_before, asked = previous_values(
-            collector, metric, matchers, hours, chunk_last, carried
-        )
+        carried = carried_history(reader, metric, hours[0])
+        chunk_last = counter_facts(reader, metric, matchers, "last", hours)
+        chunk_before, asked = previous_values(reader, metric, matchers, hours, chunk_last, carried)
         last |= chunk_last
         before |= chunk_before
-        went_down |= marks(collector, metric, matchers, hours, asked, carried is not None)
+        went_down |= marks(reader, metric, matchers, hours, asked, carried is not None)
     return last, before, went_down
 
 
@@ -68,19 +66,19 @@ def test_the_last_sample_before_each_hour_is_the_one_prometheus_reads(
     # began a lookback before): either way, what Prometheus answers hour by hour.
     hours = hours_in(history_window[0] + HOUR, history_window[1])
     chunks = [hours[i : i + chunk] for i in range(0, len(hours), chunk)]
-    collector = collector_of(prometheus.url, cluster, lookback)
+    reader = reader_of(prometheus.url, cluster, lookback)
     for metric, matchers in COUNTERS.values():
-        last, before, went_down = derived_facts(collector, metric, matchers, chunks)
+        last, before, went_down = derived_facts(reader, metric, matchers, chunks)
         asked, asked_marks = {}, {}
         for h in hours:
-            asked |= counter_facts(collector, metric, matchers, "before", [h])
-            asked_marks |= counter_facts(collector, metric, matchers, "reset", [h])
+            asked |= counter_facts(reader, metric, matchers, "before", [h])
+            asked_marks |= counter_facts(reader, metric, matchers, "reset", [h])
         assert last, f"{metric}: no series in {cluster}"
         assert {k: before.get(k) for k in last} == {k: asked.get(k) for k in last}
         assert went_down.keys() == asked_marks.keys()
 
 
-class CannedCollector(CountingCollector):
+class CannedReader(CountingReader):
     """Answers each counter fact from a table: {(part, hour): {series id: value}}."""
 
     def __init__(self, table):
@@ -109,13 +107,13 @@ def test_a_series_silent_a_whole_hour_then_back_makes_prometheus_read_that_hour(
         ("last", h2): {"a": 30.0, "b": 7.0, "new": 2.0},
         ("last", h3): {"a": 31.0, "b": 8.0, "new": 3.0},
     }
-    collector = CannedCollector(table)
+    reader = CannedReader(table)
     metric, matchers = COUNTERS["cpu_core_seconds"]
     hours = [h0, h1, h2, h3]
-    last = counter_facts(collector, metric, matchers, "last", hours)
-    collector.asked.clear()
-    before, asked = previous_values(collector, metric, matchers, hours, last)
-    assert asked == [h0, h2] and len(collector.asked) == 2
+    last = counter_facts(reader, metric, matchers, "last", hours)
+    reader.asked.clear()
+    before, asked = previous_values(reader, metric, matchers, hours, last)
+    assert asked == [h0, h2] and len(reader.asked) == 2
     expected = {
         (h0, "a"): 9.0,
         (h0, "b"): 4.0,

@@ -11,7 +11,8 @@ from datetime import datetime
 
 import pytest
 
-from billing.models import QUANTITIES, CollectedHour, DataGap
+from billing.models import CollectedHour, DataGap
+from billing.resources import QUANTITIES
 from promadapter.client import PrometheusClient
 from tests.conftest import SCENARIOS, scenario_cluster
 from tests.truth_compare import collect, mismatches, usage_by_job

@@ -5,9 +5,7 @@ from collections import defaultdict
 import pytest
 from django.core.management import CommandError
 
-from billing.hours import HOUR
 from billing.models import (
-    QUANTITIES,
     Account,
     Cluster,
     CollectedHour,
@@ -15,6 +13,8 @@ from billing.models import (
     HourlyUsage,
     NamespaceAccount,
 )
+from billing.resources import QUANTITIES
+from billing.utc import HOUR
 from tests.conftest import SCRAPE_INTERVAL
 from tests.truth_compare import (
     COUNTERS,

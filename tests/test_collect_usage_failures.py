@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.hours import HOUR
 from billing.models import CollectedHour, CollectionRun, HourlyUsage
+from billing.utc import HOUR
 from tests.local_http import LocalHTTPServer, QuietHandler, forward
 
 

@@ -18,8 +18,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from billing import rollup
-from billing.models import QUANTITIES, CollectedHour, CollectionRun, HourlyUsage
+from billing.collection import rollup
+from billing.models import CollectedHour, CollectionRun, HourlyUsage
+from billing.resources import QUANTITIES
 from tests.local_http import LocalHTTPServer, QuietHandler, forward
 
 START, END = "2026-03-02T06:00:00+00:00", "2026-03-02T08:00:00+00:00"

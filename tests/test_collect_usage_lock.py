@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from billing.locks import collection_lock, lock_key
+from billing.collection.locks import collection_lock, lock_key
 from billing.models import CollectedHour, CollectionRun
 from simulator.prometheus import REPO_DIR
 

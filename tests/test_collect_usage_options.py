@@ -63,8 +63,8 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_elsewhere():
         (Terminal(), "\rdefault [" + "#" * 30 + "] 2/2 h  2026-03-02 07:00Z\n"),
         (io.StringIO(), "collect_usage cluster=default hour=2026-03-02T07:00Z jobs=3 "),
     ):
-        progress = Progress(OutputWrapper(stream), len(hours), "default")
-        for hour in hours:
-            progress.hour(hour, jobs=3, queries=25)
+        progress = Progress(OutputWrapper(stream), OutputWrapper(io.StringIO()), "default")
+        for done, hour in enumerate(hours, 1):
+            progress.hour(hour, done, len(hours), jobs=3, queries=25)
         assert expected in stream.getvalue()
     assert stream.getvalue().count("\n") == 2

@@ -1,16 +1,16 @@
 """The rules of collection as pure functions: running time, effective requests, GPU weights,
-data gaps, and what real scrapes do to labels (billing.facts, billing.gaps, billing.gpus,
-billing.series)."""
+data gaps, and what real scrapes do to labels (billing/collection/: facts, gaps, gpus,
+series)."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from billing.attribution import usage_by_job
-from billing.facts import Hour, InstanceFacts, PodFacts
-from billing.gaps import Gap, Gaps, existence_seconds, gaps_in
-from billing.gpus import gpu_weight, parse_weights
-from billing.series import object_labels, one_replica, pod_uid_of_cgroup
+from billing.collection.attribution import usage_by_job
+from billing.collection.facts import Hour, InstanceFacts, PodFacts
+from billing.collection.gaps import Gap, Gaps, existence_seconds, gaps_in
+from billing.collection.gpus import gpu_weight, parse_weights
+from billing.collection.series import object_labels, one_replica, pod_uid_of_cgroup
 
 HOUR = datetime(2026, 3, 2, 10, tzinfo=UTC)
 H0 = HOUR.timestamp()

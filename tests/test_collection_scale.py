@@ -10,10 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing.attribution import JobUsage
-from billing.jobs import JobDirectory
-from billing.models import QUANTITIES, CollectionRun, HourlyUsage, Job
-from billing.store import AccountResolver, write_hour
+from billing.collection.attribution import JobUsage
+from billing.collection.jobs import JobDirectory
+from billing.collection.store import AccountResolver, CollectedUsage, write_hours
+from billing.models import CollectionRun, HourlyUsage, Job
+from billing.resources import QUANTITIES
 from simulator import Cluster
 from tests.billing_fixtures import MARCH
 
@@ -73,7 +74,9 @@ def test_a_run_reads_its_jobs_once_and_widens_them_with_one_update_per_hour(db):
     accounts, jobs = AccountResolver(cluster_row), JobDirectory(cluster_row)
     for jobs_count, hour in ((300, MARCH), (300, MARCH + HOUR), (600, MARCH + 2 * HOUR)):
         with CaptureQueriesContext(connection) as captured:
-            write_hour(cluster_row, hour, usage_of(jobs_count), {}, accounts, run, "", jobs)
+            write_hours(
+                cluster_row, [CollectedUsage(hour, usage_of(jobs_count), {})], accounts, run, jobs
+            )
         statements = job_statements(captured)
         if hour == MARCH:  # read by name, then created in bulk
             assert statements == ["SELECT", "INSERT"]

@@ -1,13 +1,14 @@
-"""Cost estimates of the pages (billing/costs.py): the roll-up priced at the day's tariffs."""
+"""Cost estimates of the pages (billing/ledger/costs.py): the roll-up at the day's tariffs."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from billing.costs import COST_FIELDS, billed_field, chf, day_cost, total_cost
+from billing.ledger.costs import COST_FIELDS, chf, day_cost, total_cost
+from billing.ledger.pricing import Tariffs
 from billing.models import Tariff
-from billing.pricing import GIB, Tariffs
+from billing.resources import GIB, billed_field
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.models import CollectedHour, HourlyUsage, Period, Statement, Tariff
-from billing.statements import (
+from billing.ledger.statements import (
     current_statements,
     drafts_are_current,
     refresh_open_drafts,
     refresh_statements,
 )
+from billing.models import CollectedHour, HourlyUsage, Period, Statement, Tariff
 from tests.billing_fixtures import MARCH, collect_hours, core_hours, march_account
 
 

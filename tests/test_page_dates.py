@@ -4,9 +4,10 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from billing.costs import tariff_segments
+from billing.ledger.costs import tariff_segments
+from billing.ledger.pricing import Tariffs
 from billing.models import Tariff
-from billing.pricing import Tariffs
+from billing.utc import month_of, previous_month
 from web import dates
 from web.reports import day_segments
 
@@ -19,14 +20,14 @@ def utc(*args) -> datetime:
 
 def test_the_current_month_is_the_utc_month_even_past_midnight_in_zurich():
     # 00:30 on 1 November in Zurich is still October in UTC, the billing months' zone.
-    assert dates.current_month(utc(2026, 10, 31, 23, 30)) == date(2026, 10, 1)
-    assert dates.current_month(datetime(2026, 11, 1, 0, 30, tzinfo=ZURICH)) == date(2026, 10, 1)
-    assert dates.current_month(utc(2026, 11, 1, 0, 0)) == date(2026, 11, 1)
+    assert month_of(utc(2026, 10, 31, 23, 30)) == date(2026, 10, 1)
+    assert month_of(datetime(2026, 11, 1, 0, 30, tzinfo=ZURICH)) == date(2026, 10, 1)
+    assert month_of(utc(2026, 11, 1, 0, 0)) == date(2026, 11, 1)
 
 
 def test_the_month_before_january_is_december_of_the_year_before():
-    assert dates.previous_month(date(2027, 1, 1)) == date(2026, 12, 1)
-    assert dates.previous_month(date(2028, 3, 1)) == date(2028, 2, 1)
+    assert previous_month(date(2027, 1, 1)) == date(2026, 12, 1)
+    assert previous_month(date(2028, 3, 1)) == date(2028, 2, 1)
 
 
 def test_recent_days_end_today_in_utc():

@@ -1,6 +1,6 @@
 """Closing a month: refused with hours missing, --force, no-op twice, late data as adjustments."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -8,8 +8,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from billing.collection.store import AccountResolver, CollectedUsage, write_hours
+from billing.ledger.periods import PeriodError, close_period
+from billing.ledger.statements import refresh_statements
+from billing.ledger.tariffs import check_tariff
 from billing.models import (
-    QUANTITIES,
     Adjustment,
     CollectionRun,
     HourlyUsage,
@@ -18,9 +21,8 @@ from billing.models import (
     StatementLine,
     Tariff,
 )
-from billing.periods import PeriodError, close_period, parse_month
-from billing.statements import refresh_statements
-from billing.store import AccountResolver, write_hour
+from billing.resources import QUANTITIES
+from billing.utc import parse_month
 from tests.billing_fixtures import (
     APRIL,
     HOUR,
@@ -38,7 +40,7 @@ from tests.billing_fixtures import (
 
 def close(month="2026-03", *args):
     call_command("close_period", month, *args)
-    return Period.objects.get(month=parse_month(month))
+    return Period.objects.get(month=parse_month(month, APRIL))
 
 
 def recollect(job, hour, cpu_core_seconds):
@@ -52,7 +54,9 @@ def recollect(job, hour, cpu_core_seconds):
     )
     labels = {job.namespace: "10421"}
     key = (job.namespace, job.kind, job.name)
-    write_hour(job.cluster, hour, {key: usage}, labels, AccountResolver(job.cluster), run)
+    write_hours(
+        job.cluster, [CollectedUsage(hour, {key: usage}, labels)], AccountResolver(job.cluster), run
+    )
     return run
 
 
@@ -91,7 +95,7 @@ def test_closing_twice_changes_nothing(db, capsys):
 
 def test_a_month_that_has_not_ended_cannot_be_closed(db):
     with pytest.raises(PeriodError, match="has not ended"):
-        close_period(parse_month("2026-03"), True, datetime(2026, 3, 31, 23, tzinfo=UTC))
+        close_period(date(2026, 3, 1), True, datetime(2026, 3, 31, 23, tzinfo=UTC))
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "March", "2026-3", ""])
@@ -164,7 +168,7 @@ def test_a_tariff_inside_a_closed_period_is_refused(db):
         valid_from=datetime(2026, 3, 15, tzinfo=UTC),
     )
     with pytest.raises(Exception, match="valid_from.*closed period 2026-03"):
-        tariff.full_clean()
+        check_tariff(tariff)
 
 
 def test_a_tariff_that_priced_a_closed_period_cannot_change(db):
@@ -174,7 +178,7 @@ def test_a_tariff_that_priced_a_closed_period_cannot_change(db):
     cpu = Tariff.objects.get(resource="cpu")
     cpu.price_chf = Decimal(9)
     with pytest.raises(Exception, match="priced a closed period"):
-        cpu.full_clean()
+        check_tariff(cpu)
 
 
 def test_a_new_tariff_that_would_reach_into_a_closed_period_is_refused(db):
@@ -188,9 +192,9 @@ def test_a_new_tariff_that_would_reach_into_a_closed_period_is_refused(db):
         valid_from=datetime(2026, 2, 1, tzinfo=UTC),
     )
     with pytest.raises(Exception, match="would price closed period 2026-03"):
-        tariff.full_clean()
+        check_tariff(tariff)
     tariff.valid_from = APRIL
-    tariff.full_clean()
+    check_tariff(tariff)
 
 
 def test_importing_the_tariffs_again_after_a_close_changes_nothing(db, tmp_path):

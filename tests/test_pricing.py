@@ -7,9 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from billing.ledger.pricing import CENT
+from billing.ledger.statements import PricingError, refresh_statements
 from billing.models import Period, Tariff
-from billing.pricing import CENT, GIB
-from billing.statements import PricingError, refresh_statements
+from billing.resources import GIB
 from tests.billing_fixtures import (
     HOUR,
     MARCH,

@@ -14,10 +14,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from billing import rollup
-from billing.attribution import JobUsage
-from billing.models import QUANTITIES, Cluster, CollectionRun, DailyUsage, HourlyUsage, Job
-from billing.store import AccountResolver, write_hour
+from billing.collection import rollup
+from billing.collection.attribution import JobUsage
+from billing.collection.store import AccountResolver, CollectedUsage, write_hours
+from billing.models import Cluster, CollectionRun, DailyUsage, HourlyUsage, Job
+from billing.resources import QUANTITIES
+from billing.utc import day_stretches, days_of
 from tests.billing_fixtures import HOUR, make_account, make_job
 
 FIELDS = [*QUANTITIES, "cpu_max_core_seconds", "memory_max_byte_seconds", "jobs"]
@@ -135,7 +137,7 @@ def test_refreshing_twice_gives_identical_rows(site):
     assert rows_snapshot() == first
     for cluster in Cluster.objects.all():
         for day in (date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)):
-            rollup.refresh_day(cluster, day)
+            rollup.refresh_range(day, day + timedelta(days=1), cluster)
     assert rows_snapshot() == first
 
 
@@ -193,7 +195,7 @@ def test_days_at_a_month_end_and_a_leap_day(db):
     assert_rollup_is_the_hourly_sums()
     # A day's refresh touches that day only.
     HourlyUsage.objects.filter(hour__gte=datetime(2028, 1, 1, tzinfo=UTC)).delete()
-    rollup.refresh_day(job.cluster, date(2028, 2, 29))
+    rollup.refresh_range(date(2028, 2, 29), date(2028, 3, 1), job.cluster)
     assert sorted(d.isoformat() for d in DailyUsage.objects.values_list("day", flat=True)) == [
         "2026-03-31",
         "2026-04-01",
@@ -204,11 +206,11 @@ def test_days_at_a_month_end_and_a_leap_day(db):
 
 def test_stretches_group_consecutive_days():
     days = [date(2028, 2, 28), date(2028, 2, 29), date(2028, 3, 1), date(2028, 3, 5)]
-    assert rollup.stretches(days) == [
+    assert day_stretches(days) == [
         (date(2028, 2, 28), date(2028, 3, 2)),
         (date(2028, 3, 5), date(2028, 3, 6)),
     ]
-    assert rollup.days_of([datetime(2026, 3, 31, 23, 59, tzinfo=UTC)]) == [date(2026, 3, 31)]
+    assert days_of([datetime(2026, 3, 31, 23, 59, tzinfo=UTC)]) == [date(2026, 3, 31)]
 
 
 def write(cluster, hour, jobs: dict[str, dict]):
@@ -220,7 +222,8 @@ def write(cluster, hour, jobs: dict[str, dict]):
         ("bio", "Job", name): JobUsage(parts={k: [v] for k, v in q.items()})
         for name, q in jobs.items()
     }
-    return write_hour(cluster, hour, collected, {"bio": "10421"}, AccountResolver(cluster), run)
+    hours = [CollectedUsage(hour, collected, {"bio": "10421"})]
+    return write_hours(cluster, hours, AccountResolver(cluster), run)
 
 
 def test_write_hour_refreshes_the_day_of_the_hour_it_writes(db):

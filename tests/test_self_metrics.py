@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from billing.collection.rollup import refresh_range
 from billing.models import Account, Cluster, CollectionRun, DailyUsage, DataGap
-from billing.rollup import refresh_range
 from promadapter.client import PrometheusClient, PrometheusUnavailable
 from simulator.prometheus import free_port
 from tests.billing_fixtures import HOUR, add_usage, collect_hours, make_account, make_job

@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from lxml import etree
 
+from billing.collection.store import AccountResolver, CollectedUsage, write_hours
 from billing.models import (
-    QUANTITIES,
     Account,
     Adjustment,
     CollectionRun,
@@ -29,10 +29,10 @@ from billing.models import (
     Statement,
     Tariff,
 )
+from billing.resources import QUANTITIES
 from billing.sifac.batches import inside
 from billing.sifac.documents import ExportRefused
 from billing.sifac.xsd import schema
-from billing.store import AccountResolver, write_hour
 from tests.billing_fixtures import (
     APRIL,
     HOUR,
@@ -395,7 +395,7 @@ def test_a_late_recollection_is_exported_as_an_adjustment_item_of_the_next_month
     run = CollectionRun.objects.create(
         cluster=cluster.name, window_start=hour, window_end=hour + HOUR, started_at=APRIL
     )
-    write_hour(cluster, hour, again, {}, AccountResolver(cluster), run)
+    write_hours(cluster, [CollectedUsage(hour, again, {})], AccountResolver(cluster), run)
     collect_hours(APRIL, datetime(2026, 5, 1, tzinfo=UTC))
     call_command("close_period", "2026-04")
     call_command("export_sifac", "2026-04", "--format", "idoc", "--out", str(tmp_path))

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from billing.ledger.statements import line_sources, refresh_statements
 from billing.models import Period, Statement, StatementJob
-from billing.statements import line_sources, refresh_statements
 from tests.billing_fixtures import (
     APRIL,
     HOUR,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
-from billing import rollup
+from billing.collection import rollup
 from billing.models import Account, Cluster, HourlyUsage, Job
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)

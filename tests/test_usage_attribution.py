@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing.attribution import gauge_integral, job_of, usage_by_job
-from billing.facts import Hour, PodFacts, counter_increase
+from billing.collection.attribution import gauge_integral, job_of, usage_by_job
+from billing.collection.facts import Hour, PodFacts, counter_increase
 
 HOUR = datetime(2026, 3, 2, 10, tzinfo=UTC)
 H0 = HOUR.timestamp()

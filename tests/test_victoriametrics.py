@@ -21,8 +21,9 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from billing.management.commands.collect_usage import range_windows_left_open
-from billing.models import QUANTITIES, CollectedHour, CollectionRun, HourlyUsage
+from billing.collection.run import range_windows_left_open
+from billing.models import CollectedHour, CollectionRun, HourlyUsage
+from billing.resources import QUANTITIES
 from promadapter import usage
 from promadapter.client import PrometheusClient
 from simulator.prometheus import free_port, rule_files, simulator_command

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.core.management import call_command
 
-from billing.gpus import gpu_weight
+from billing.collection.gpus import gpu_weight
 from tests.conftest import SCRAPE_INTERVAL
 
 COUNTERS = ("cpu_core_seconds", "network_rx_bytes", "network_tx_bytes")

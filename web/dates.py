@@ -1,21 +1,12 @@
 """Calendar maths of the pages, as pure functions of an explicit `now` and time zone.
 
-Billing periods are UTC months and the roll-up has UTC days (billing/periods.py); pages
-label hours in the display zone, where a DST day has 23 or 25 hours.
+Billing periods are UTC months and the roll-up has UTC days (their maths: billing/utc.py);
+pages label hours in the display zone, where a DST day has 23 or 25 hours.
 """
 
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from billing.periods import month_bounds
-
-
-def current_month(now: datetime) -> date:
-    """The first day of the UTC month holding `now`: the period still open."""
-    return now.astimezone(UTC).date().replace(day=1)
-
-
-def previous_month(month: date) -> date:
-    return (month - timedelta(days=1)).replace(day=1)
+from billing.utc import month_bounds
 
 
 def recent_days(now: datetime, count: int) -> tuple[date, date]:

@@ -3,9 +3,10 @@
 from datetime import date
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.periods import PeriodError, parse_month
+from billing.utc import NotAMonth, parse_month
 
 # The first is the default: the dearest jobs first.
 JOB_SORTS = {
@@ -32,8 +33,8 @@ class PeriodField(forms.Field):
         if not value:
             return None
         try:
-            return parse_month(value)
-        except PeriodError:
+            return parse_month(value, timezone.now())
+        except NotAMonth:
             raise forms.ValidationError(
                 _("%(value)s is not a month; write YYYY-MM."), params={"value": value}
             ) from None

@@ -2,7 +2,7 @@
 
 Sums come from the daily roll-up (DailyUsage) for anything over days, and from HourlyUsage
 for per-job tables; either way one grouped query, never one per row. Costs are estimates at
-the tariffs in force (billing/costs.py); the statements are the bill.
+the tariffs in force (billing/ledger/costs.py); the statements are the bill.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -12,13 +12,20 @@ from django.db.models import Case, Count, IntegerField, Min, Value, When
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from billing.costs import daily_sums, day_cost, hourly_sums, priced, tariff_segments
+from billing.ledger.costs import (
+    daily_cost_sums,
+    day_cost,
+    hourly_cost_sums,
+    priced,
+    tariff_segments,
+)
+from billing.ledger.pricing import Tariffs
 from billing.models import Tariff
-from billing.pricing import RESOURCES, Tariffs
+from billing.resources import RESOURCES
+from billing.utc import HOUR
 from web import charts
 
 ZERO = Decimal(0)
-HOUR = timedelta(hours=1)
 RESOURCE_NAMES = {
     "cpu": _("CPU"),
     "memory": _("Memory"),
@@ -44,7 +51,7 @@ def cost_per_day(daily, first: date, last: date, tariffs: Tariffs) -> dict[str, 
         r["day"]: r
         for r in daily.filter(day__gte=first, day__lte=last)
         .values("day")
-        .annotate(**daily_sums())
+        .annotate(**daily_cost_sums())
         .order_by()
     }
     series = {resource: [] for resource in RESOURCES}
@@ -89,14 +96,14 @@ def costs_by(daily, keys: list[str], first: date, last: date, tariffs: Tariffs) 
     """Sums and estimated cost per group of `keys` over days [first, last], dearest first.
 
     One query grouped by stretch of days with constant tariffs (months, usually), each
-    priced as a statement line is (billing.costs.priced); `billed` holds, per resource,
+    priced as a statement line is (billing.ledger.costs.priced); `billed` holds, per resource,
     the quantity billed (in the tariff's unit, by its policy) and its amount.
     """
     segments = day_segments(first, last, tariffs)
     rows = (
         daily.filter(day__gte=first, day__lte=last)
         .values(*keys, segment=segment_of("day", [seg_last for _, seg_last in segments]))
-        .annotate(**daily_sums())
+        .annotate(**daily_cost_sums())
         .order_by()
     )
     groups: dict[tuple, dict] = {}
@@ -152,7 +159,7 @@ def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[d
             # Hours are aligned, so the last hour of a stretch is an hour before its end.
             segment=segment_of("hour", [seg_end - HOUR for _, seg_end in segments]),
         )
-        .annotate(hours=Count("hour"), first_hour=Min("hour"), **hourly_sums())
+        .annotate(hours=Count("hour"), first_hour=Min("hour"), **hourly_cost_sums())
         .order_by()
     )
     jobs: dict[int, dict] = {}
@@ -182,7 +189,7 @@ def job_entry(row: dict) -> dict:
         "first_hour": row["first_hour"],
         "cost": ZERO,
         "billed": {},
-        "sums": dict.fromkeys(hourly_sums(), 0.0),
+        "sums": dict.fromkeys(hourly_cost_sums(), 0.0),
     }
 
 

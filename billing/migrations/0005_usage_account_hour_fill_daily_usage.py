@@ -35,7 +35,7 @@ class FSum:
 
 
 class ExactSum(Sum):
-    """A float sum independent of the rows' order, as billing/rollup.py sums them."""
+    """A float sum independent of the rows' order, as billing/collection/rollup.py sums them."""
 
     output_field = FloatField()
 
@@ -57,7 +57,7 @@ def next_month(day: date) -> date:
 def fill_daily_usage(apps, schema_editor):
     """Compute the daily roll-up of every hour already collected, a month per query.
 
-    The same sums as billing/rollup.py (kept here as they are today: a migration must not
+    The same sums as billing/collection/rollup.py (kept here as they are today: a migration must not
     change when the code does), per UTC day, cluster, namespace and account.
     """
     db = schema_editor.connection.alias

@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 def fill_job_hours(apps, schema_editor):
     """Count the job-hours of every roll-up row already there, in one grouped query.
 
-    The same key as billing/rollup.py (UTC day, cluster, namespace, account), kept here as
+    The same key as billing/collection/rollup.py (UTC day, cluster, namespace, account), kept here as
     it is today: a migration must not change when the code does.
     """
     db = schema_editor.connection.alias

@@ -16,8 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 
 from billing.models import Account, Period, StatementJob
-from billing.periods import month_bounds
 from billing.sifac.layouts import HEADER, ITEM, field_length
+from billing.utc import month_bounds
 
 CURRENCY = "CHF"
 # Printable ISO-8859-1: what a non-Unicode SAP file port takes, one byte per character.

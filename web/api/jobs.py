@@ -2,7 +2,7 @@
 
 A job is visible when at least one of its hours is billed to an account the user may see
 (web/access.py); its accounts, totals, hours and estimated cost count only those hours.
-The cost is an estimate at the tariffs in force each UTC day (billing/costs.py): the bill
+The cost is an estimate at the tariffs in force each UTC day (billing/ledger/costs.py): the bill
 is the statement.
 """
 
@@ -18,9 +18,10 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from billing.costs import hourly_sums, total_cost
-from billing.models import QUANTITIES, HourlyUsage, Job, Tariff
-from billing.pricing import Tariffs
+from billing.ledger.costs import hourly_cost_sums, total_cost
+from billing.ledger.pricing import Tariffs
+from billing.models import HourlyUsage, Job, Tariff
+from billing.resources import QUANTITIES
 from web import access
 from web.api import schema
 from web.api.pagination import paginate
@@ -30,7 +31,7 @@ ORDERINGS = ("name", "-name", "first_seen", "-first_seen", "last_seen", "-last_s
 FILTERS = {"cluster": "cluster__name", "namespace": "namespace", "kind": "kind"}
 
 
-# What the `max` tariff policy bills, per job-hour (as billing/rollup.py sums it).
+# What the `max` tariff policy bills, per job-hour (as billing/collection/rollup.py sums it).
 def job_list(user, params):
     """The visible jobs that match the filters, ordered as asked (by name by default)."""
     ordering = choice(params, "ordering", ORDERINGS, "name")
@@ -86,14 +87,14 @@ def job_json(job: Job, accounts: list[str]) -> dict:
     }
 
 
-def daily_sums(user, job: Job) -> list[dict]:
+def job_day_sums(user, job: Job) -> list[dict]:
     """The job's visible usage per UTC day: hours, every quantity and the `max` sums."""
     return list(
         access.visible_usage(user)
         .filter(job=job)
         .annotate(day=TruncDate("hour", tzinfo=UTC))
         .values("day")
-        .annotate(hours=Count("pk"), **hourly_sums())
+        .annotate(hours=Count("pk"), **hourly_cost_sums())
         .order_by("day")
     )
 
@@ -166,7 +167,7 @@ def job(request, pk: int):
     found = access.visible_jobs(request.user).select_related("cluster").filter(pk=pk).first()
     if found is None:
         raise NotFound("no such job")
-    days = daily_sums(request.user, found)
+    days = job_day_sums(request.user, found)
     cost = total_cost(days, Tariffs(Tariff.objects.all()))
     return Response(
         {

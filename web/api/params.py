@@ -7,9 +7,10 @@ shared with the metric API.
 
 from datetime import date, datetime
 
+from django.utils import timezone
 from rest_framework.exceptions import APIException
 
-from billing.periods import PeriodError, parse_month
+from billing.utc import NotAMonth, parse_month
 from kubemon import params as parsers
 from kubemon.params import ParamError
 
@@ -70,6 +71,6 @@ def month_param(params, name: str, required: bool) -> date | None:
     if not raw and not required:
         return None
     try:
-        return parse_month(raw)
-    except PeriodError as e:
+        return parse_month(raw, timezone.now())
+    except NotAMonth as e:
         raise BadParam(name, str(e).removeprefix(f"{name}: ")) from None

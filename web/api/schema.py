@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from billing.models import QUANTITIES
+from billing.resources import QUANTITIES
 from web.api.pagination import MAX_PAGE_SIZE
 from web.api.params import MAX_WHOLE
 

@@ -15,8 +15,8 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from billing.models import Period, Statement, StatementJob
-from billing.statements import PricingError, current_statements, line_sources
+from billing.ledger.statements import PricingError, line_sources, period_to_read
+from billing.models import Statement, StatementJob
 from web import access
 from web.api import schema
 from web.api.pagination import paginate
@@ -126,14 +126,13 @@ class StatementDetail(StatementSummary):
 def statements(request):
     """The statements of a period (`period=YYYY-MM`), paginated by account."""
     month = month_param(request.query_params, "period", required=True)
-    period, _ = Period.objects.get_or_create(month=month)
+    visible = access.visible_statements(request.user).filter(period__month=month)
     if access.sees_statements(request.user):
         try:
-            current_statements(period, timezone.now())
+            period_to_read(month, timezone.now())
         except PricingError as e:
             return Response({"detail": str(e)}, status=409)
-    visible = access.visible_statements(request.user)
-    rows, page = paginate(request, visible.filter(period=period).order_by("account__name"))
+    rows, page = paginate(request, visible.order_by("account__name"))
     return Response({**page, "results": [summary(s) for s in rows]})
 
 

@@ -15,8 +15,9 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from billing.hours import floor_hour
-from billing.models import QUANTITIES, DailyUsage, DataGap, Job
+from billing.models import DailyUsage, DataGap, Job
+from billing.resources import QUANTITIES
+from billing.utc import floor_hour
 from web import access
 from web.api import schema
 from web.api.pagination import paginate

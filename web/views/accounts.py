@@ -9,9 +9,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.ledger.pricing import to_unit
 from billing.models import DailyUsage, HourlyUsage, Job
-from billing.periods import month_bounds
-from billing.pricing import RESOURCES, to_unit
+from billing.resources import RESOURCES
+from billing.utc import month_bounds, month_of, next_month, previous_month
 from kubemon.csv_cells import neutralise
 from web import access, dates, reports
 from web.forms import JobFilter
@@ -22,7 +23,7 @@ JOBS_PER_PAGE = 50
 @login_required
 def account_list(request):
     now = timezone.now()
-    month = dates.current_month(now)
+    month = month_of(now)
     first, last = dates.month_days(month, now)
     accounts = access.visible_accounts(request.user).order_by("name")
     daily = DailyUsage.objects.filter(account__in=accounts)
@@ -86,7 +87,7 @@ def account(request, pk: int):
     if not form.is_valid():
         context = {"account": account, "form": form}
         return render(request, "web/account.html", context, status=400)
-    month = form.cleaned_data["period"] or dates.current_month(now)
+    month = form.cleaned_data["period"] or month_of(now)
     first, last = dates.month_days(month, now)
     tariffs = reports.all_tariffs()
     daily = DailyUsage.objects.filter(account=account)
@@ -97,8 +98,8 @@ def account(request, pk: int):
         "account": account,
         "form": form,
         "month": month,
-        "previous": dates.previous_month(month),
-        "next": (month_bounds(month)[1]).date() if month < dates.current_month(now) else None,
+        "previous": previous_month(month),
+        "next": next_month(month) if month < month_of(now) else None,
         "resources": resource_lines(totals[0] if totals else {}, month),
         "total": totals[0]["cost"] if totals else reports.ZERO,
         "chart": reports.cost_chart(
@@ -164,7 +165,7 @@ def jobs_csv(request, pk: int):
     if not form.is_valid():
         errors = "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items())
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    month = form.cleaned_data["period"] or dates.current_month(timezone.now())
+    month = form.cleaned_data["period"] or month_of(timezone.now())
     jobs = filtered_jobs(account, form, month, reports.all_tariffs())
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{account.name}-{month:%Y-%m}-jobs.csv"

@@ -1,7 +1,6 @@
 """The job page: a job's hourly usage against its requests, its cost and its parent."""
 
 import zoneinfo
-from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -12,14 +11,12 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.models import QUANTITIES
-from billing.periods import month_bounds
-from billing.pricing import GIB
+from billing.resources import GIB, QUANTITIES
+from billing.utc import HOUR, month_bounds, month_of, previous_month
 from web import access, charts, dates, reports
 from web.forms import PeriodField
 
 SIBLINGS = 20
-HOUR = timedelta(hours=1)
 
 
 class JobPeriod(forms.Form):
@@ -36,7 +33,7 @@ def job(request, pk: int):
     if not form.is_valid():
         return render(request, "web/job.html", {"job": job, "form": form}, status=400)
     span = usage.aggregate(first=Min("hour"), last=Max("hour"))
-    month = form.cleaned_data["period"] or dates.current_month(span["last"] or job.last_seen)
+    month = form.cleaned_data["period"] or month_of(span["last"] or job.last_seen)
     start, end = month_bounds(month)
     tariffs = reports.all_tariffs()
     hours = list(
@@ -53,7 +50,7 @@ def job(request, pk: int):
         "job": job,
         "form": form,
         "month": month,
-        "previous": dates.previous_month(month),
+        "previous": previous_month(month),
         "next": end.date(),
         "hours": [hour_row(h) for h in hours],
         "accounts": sorted({h["account__name"] for h in hours}),

@@ -1,6 +1,6 @@
 """/metrics: the app's own metrics in Prometheus' text format, for Prometheus to scrape.
 
-The collection's health comes from the database at each scrape (billing/collection_metrics.py);
+The collection's health comes from the database at each scrape (billing/collection/health.py);
 the web process's own Prometheus requests (promadapter/instrumentation.py) and the process
 metrics of prometheus_client come from memory. No login: Prometheus scrapes it. When
 KUBEMON_METRICS_TOKEN is set, the scrape must send it as `Authorization: Bearer <token>`.
@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, generate_latest
 
-from billing.collection_metrics import CollectionMetrics
+from billing.collection.health import CollectionMetrics
 
 REGISTRY.register(CollectionMetrics())
 

@@ -3,8 +3,8 @@
 Finance sees every account's statements, an account member only those of their accounts (another
 account's statement is a 404), ops none at all (403): they do not handle bills. Statements of an
 open period are drafts, recomputed after each collection and, when the period's list is shown,
-if out of date (billing.statements.current_statements); a closed period's statements are shown
-as they were frozen.
+if out of date (billing.ledger.statements.period_to_read); a closed period's statements are
+shown as they were frozen.
 """
 
 from datetime import date, datetime
@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.models import Period, StatementJob, StatementLine
-from billing.periods import PeriodError, month_bounds, next_month, parse_month
-from billing.statements import PricingError, current_statements
+from billing.ledger.statements import PricingError, period_to_read
+from billing.models import StatementJob, StatementLine
+from billing.utc import NotAMonth, month_bounds, next_month, parse_month, previous_month
 from web import access
 
 RECEIVER_TYPES = {
@@ -57,28 +57,16 @@ def resource_name(resource: str) -> str:
 
 
 def page_month(raw: str | None, today: date) -> date:
-    """Return the first day of the month asked for (default: this month), or PeriodError."""
+    """Return the first day of the month asked for (default: this month), or NotAMonth."""
     if raw is None or raw == "":
         return today.replace(day=1)
     month = parse_month(raw.strip(), timezone.now())
     if not FIRST_YEAR <= month.year <= LAST_YEAR:
-        raise PeriodError(
+        raise NotAMonth(
             _("period: %(year)s is out of range; use a year from %(first)s to %(last)s")
             % {"year": month.year, "first": FIRST_YEAR, "last": LAST_YEAR}
         )
     return month
-
-
-def previous_month(month: date) -> date:
-    return date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
-
-
-def period_of(month: date, now: datetime) -> Period | None:
-    """The month's period, its drafts brought up to date if open; None for a month not begun."""
-    if month_bounds(month)[0] > now:
-        return Period.objects.filter(month=month).first()
-    period, _created = Period.objects.get_or_create(month=month)
-    return current_statements(period, now)
 
 
 @login_required
@@ -90,7 +78,7 @@ def statement_list(request):
     context = {"period_text": request.GET.get("period", "")}
     try:
         month = page_month(request.GET.get("period"), today)
-    except (PeriodError, ValueError) as e:
+    except ValueError as e:  # NotAMonth, or a date the calendar cannot hold
         context["error"] = str(e)
         return render(request, "web/statement_list.html", context, status=400)
     context.update(
@@ -102,7 +90,7 @@ def statement_list(request):
     )
     now = timezone.now()
     try:
-        period = period_of(month, now)
+        period = period_to_read(month, now)
     except PricingError as e:
         context["error"] = _("The drafts of this month cannot be priced: %(reason)s") % {
             "reason": e

@@ -9,8 +9,9 @@ before the current one (for the scheduled run).
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing.periods import PeriodError, close_period, parse_month
-from billing.statements import PricingError
+from billing.ledger.periods import PeriodError, close_period
+from billing.ledger.statements import PricingError
+from billing.utc import NotAMonth, parse_month
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         try:
             month = parse_month(period, now)
             closed, now_closed = close_period(month, force, now)
-        except (PeriodError, PricingError) as e:
+        except (NotAMonth, PeriodError, PricingError) as e:
             raise CommandError(str(e)) from None
         if not now_closed:
             self.stdout.write(f"period {closed} was already closed on {closed.closed_at:%Y-%m-%d}")

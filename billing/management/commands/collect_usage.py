@@ -5,39 +5,24 @@ Without --start it goes on from the last collected hour; without --end it stops 
 last hour that ended at least KUBEMON_COLLECT_LAG_SECONDS ago. Safe to run again over any
 window: each hour is replaced whole, a chunk of hours in one transaction. Two runs never
 collect the same cluster at once: the second waits for the first (KUBEMON_COLLECT_LOCK_WAIT),
-then skips it.
+then skips it. The run itself is billing/collection/run.py; this command checks the
+options, takes each cluster's lock and shows the progress.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing.attribution import usage_by_job
-from billing.collect import Collector, sparse_cycle_collection
-from billing.gpus import parse_weights
-from billing.hours import chunks, default_window, hours_in, is_hour_aligned
-from billing.jobs import JobDirectory
-from billing.locks import Busy, collection_lock
-from billing.models import Cluster, CollectionRun
-from billing.statements import PricingError, refresh_open_drafts
-from billing.store import (
-    AccountResolver,
-    CollectedUsage,
-    last_collected_hour,
-    record_gaps,
-    write_hours,
-)
-from promadapter import windows
-from promadapter.client import (
-    PrometheusClient,
-    PrometheusError,
-    PrometheusTimeout,
-    PrometheusUnavailable,
-)
+from billing.collection import run
+from billing.collection.gpus import parse_weights
+from billing.collection.locks import Busy, collection_lock
+from billing.collection.reader import sparse_cycle_collection
+from billing.models import Cluster
+from billing.utc import is_hour_aligned
+from promadapter.client import PrometheusClient, PrometheusError
 from promadapter.params import ParamError, duration_seconds, parse_time
-from promadapter.usage import UsageQueries, hour_range
 
 
 def parse_hour(value: str, option: str) -> datetime:
@@ -52,27 +37,32 @@ def parse_hour(value: str, option: str) -> datetime:
 
 
 class Progress:
-    """A bar on a terminal; one structured log line per hour otherwise."""
+    """A bar on a terminal; one structured log line per hour otherwise (run.Report)."""
 
-    def __init__(self, stream, total: int, cluster: str):
-        self.stream, self.total, self.cluster, self.done = stream, total, cluster, 0
-        self.tty = stream.isatty()
+    def __init__(self, stdout, stderr, cluster: str):
+        self.stdout, self.stderr, self.cluster = stdout, stderr, cluster
+        self.tty = stdout.isatty()
 
-    def hour(self, hour: datetime, jobs: int, queries: int) -> None:
-        self.done += 1
+    def hour(self, hour: datetime, done: int, total: int, jobs: int, queries: int) -> None:
         if self.tty:
-            filled = int(30 * self.done / max(self.total, 1))
-            self.stream.write(
+            filled = int(30 * done / max(total, 1))
+            self.stdout.write(
                 f"\r{self.cluster} [{'#' * filled}{' ' * (30 - filled)}] "
-                f"{self.done}/{self.total} h  {hour:%Y-%m-%d %H:00}Z",
-                ending="\n" if self.done == self.total else "",
+                f"{done}/{total} h  {hour:%Y-%m-%d %H:00}Z",
+                ending="\n" if done == total else "",
             )
         else:
-            self.stream.write(
+            self.stdout.write(
                 f"collect_usage cluster={self.cluster} hour={hour:%Y-%m-%dT%H:00Z} "
-                f"jobs={jobs} queries={queries} done={self.done}/{self.total}"
+                f"jobs={jobs} queries={queries} done={done}/{total}"
             )
-        self.stream.flush()
+        self.stdout.flush()
+
+    def note(self, message: str) -> None:
+        self.stdout.write(message)
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(message)
 
 
 class Command(BaseCommand):
@@ -90,7 +80,7 @@ class Command(BaseCommand):
         if start and end and end < start:
             raise CommandError(f"--end ({end:%Y-%m-%dT%H:%MZ}) is before --start")
         try:
-            self.gpu_weights = parse_weights(settings.KUBEMON_GPU_WEIGHTS)
+            gpu_weights = parse_weights(settings.KUBEMON_GPU_WEIGHTS)
         except ValueError as e:
             raise CommandError(str(e)) from None
         try:
@@ -99,32 +89,22 @@ class Command(BaseCommand):
             raise CommandError(f"KUBEMON_COUNTER_LOOKBACK: {e}") from None
         client = PrometheusClient()
         try:
-            left_open = range_windows_left_open(client, end or timezone.now())
-            found = self.clusters(client, start, end, options["cluster"])
+            left_open = run.range_windows_left_open(client, end or timezone.now())
+            found = run.find_clusters(client, start, end, timezone.now())
         except PrometheusError as e:
-            self.record_lookup_failure(e, start, end, options["cluster"])
+            run.record_lookup_failure(e, start, end, options["cluster"], timezone.now())
             raise CommandError(f"Prometheus failed: {e.detail}") from None
+        found = self.chosen(found, options["cluster"])
         try:
             with sparse_cycle_collection():
                 for name, matcher in found:
-                    self.collect_locked(client, name, matcher, left_open, (start, end))
+                    reader = run.usage_reader(client, matcher, left_open)
+                    self.collect_locked(reader, name, (start, end), gpu_weights)
         except PrometheusError as e:
             raise CommandError(f"Prometheus failed: {e.detail}") from None
 
-    def clusters(self, client, start, end, only) -> list[tuple[str, str | None]]:
-        """Return (name, `cluster` label matcher) of each cluster seen in the window.
-
-        Series without a `cluster` label belong to KUBEMON_CLUSTER; when other series carry
-        one, those are told apart by matching cluster="".
-        """
-        end = end or timezone.now()
-        start = start or end - timedelta(hours=settings.KUBEMON_COLLECT_FIRST_HOURS)
-        seconds = max(3600, int((end - start).total_seconds()))
-        answer = client.query(UsageQueries("1h").clusters(seconds), at=end)
-        names = {series["metric"].get("cluster", "") for series in answer}
-        found = [(name, name) for name in sorted(names - {""})]
-        if "" in names or not found:
-            found.insert(0, (settings.KUBEMON_CLUSTER, "" if found else None))
+    def chosen(self, found: list, only: str | None) -> list:
+        """The clusters found, or only the one --cluster names (a clear error if unknown)."""
         if only is None:
             return found
         chosen = [c for c in found if c[0] == only]
@@ -133,135 +113,18 @@ class Command(BaseCommand):
             raise CommandError(f"--cluster: no cluster named {only!r} (known: {names})")
         return chosen
 
-    def record_lookup_failure(self, error: PrometheusError, start, end, only: str | None):
-        """Record a failed run for each known cluster, or for the one asked for.
-
-        Prometheus failed before any run began: without a run, /metrics and its alerts
-        would not see the failure.
-        """
-        now = timezone.now()
-        clusters = Cluster.objects.filter(name=only) if only else Cluster.objects.all()
-        for cluster in clusters:
-            window_start, window_end = self.window(cluster, start, end)
-            CollectionRun.objects.create(
-                cluster=cluster.name,
-                window_start=window_start,
-                window_end=window_end,
-                status=CollectionRun.Status.FAILED,
-                started_at=now,
-                finished_at=now,
-                error=error.detail,
-                prometheus_unreachable=unreachable(error),
-            )
-
-    def collect_locked(self, client, name: str, matcher: str | None, left_open: bool, bounds):
+    def collect_locked(self, reader, name: str, bounds, gpu_weights: dict):
         """Collect one cluster holding its lock; skip it if another run holds it."""
         try:
             with collection_lock(name, settings.KUBEMON_COLLECT_LOCK_WAIT):
                 # Read the last collected hour only now: the other run may have moved it.
                 cluster, _ = Cluster.objects.get_or_create(name=name)
-                window = self.window(cluster, *bounds)
-                self.collect_cluster(client, cluster, matcher, left_open, window)
+                window = run.cluster_window(cluster, *bounds, timezone.now())
+                run.collect_cluster(
+                    reader, cluster, window, gpu_weights, Progress(self.stdout, self.stderr, name)
+                )
         except Busy:
             self.stderr.write(
                 f"{name}: skipped, another collect_usage is collecting this cluster "
                 f"(waited {settings.KUBEMON_COLLECT_LOCK_WAIT:g} s)"
             )
-
-    def window(self, cluster: Cluster, start, end) -> tuple[datetime, datetime]:
-        """The given bounds, or the default window of the cluster for those not given."""
-        default_start, default_end = default_window(
-            last_collected_hour(cluster),
-            timezone.now(),
-            timedelta(seconds=settings.KUBEMON_COLLECT_LAG_SECONDS),
-            timedelta(hours=settings.KUBEMON_COLLECT_FIRST_HOURS),
-        )
-        return start or default_start, end or default_end
-
-    def collect_cluster(self, client, cluster, matcher: str | None, left_open: bool, window):
-        start, end = window
-        name = cluster.name
-        hours = hours_in(start, end)
-        if not hours:
-            self.stderr.write(f"{name}: nothing to collect before {end:%Y-%m-%dT%H:%MZ}")
-            return
-        run = CollectionRun.objects.create(
-            cluster=name, window_start=start, window_end=end, started_at=timezone.now()
-        )
-        queries = UsageQueries(
-            hour_range(left_open),
-            matcher,
-            settings.KUBEMON_COUNTER_LOOKBACK,
-            settings.KUBEMON_REPLICA_LABELS,
-        )
-        interval = settings.KUBEMON_SCRAPE_INTERVAL
-        collector = Collector(
-            client,
-            queries,
-            settings.KUBEMON_ACCOUNT_LABEL,
-            interval,
-            settings.KUBEMON_MAX_BRIDGED_GAP,
-            settings.KUBEMON_REPLICA_LABELS,
-            settings.KUBEMON_COLLECT_CONCURRENCY,
-        )
-        accounts = AccountResolver(cluster)
-        progress = Progress(self.stdout, len(hours), name)
-        jobs = JobDirectory(cluster)
-        try:
-            batches = chunks(hours, settings.KUBEMON_COLLECT_CHUNK_HOURS)
-            for chunk, data in collector.read_ahead(batches):
-                gaps = data[chunk[0]].gaps
-                t0, t1 = chunk[0].timestamp(), chunk[-1].timestamp() + 3600
-                record_gaps(cluster, run, gaps.touching(t0, t1))
-                collected = [
-                    CollectedUsage(
-                        hour,
-                        usage_by_job(hour, data[hour], interval, self.gpu_weights),
-                        data[hour].namespace_label,
-                        gaps.flag(hour.timestamp(), hour.timestamp() + 3600),
-                    )
-                    for hour in chunk
-                ]
-                write_hours(cluster, collected, accounts, run, jobs)
-                for hour in collected:
-                    run.hours_written += 1
-                    progress.hour(hour.hour, len(hour.usage), collector.queries_run)
-        except Exception as e:
-            run.status = CollectionRun.Status.FAILED
-            run.error = getattr(e, "detail", None) or f"{type(e).__name__}: {e}"
-            run.prometheus_unreachable = unreachable(e)
-            raise
-        else:
-            run.status = CollectionRun.Status.SUCCEEDED
-        finally:
-            run.queries = collector.queries_run
-            run.query_seconds = collector.query_seconds
-            run.finished_at = timezone.now()
-            run.save()
-        self.refresh_drafts(name, start, end)
-
-    def refresh_drafts(self, name: str, start, end):
-        """Recompute the open months' drafts now, so that pages read them ready."""
-        try:
-            for period in refresh_open_drafts(start, end, timezone.now()):
-                self.stdout.write(f"{name}: draft statements of {period} recomputed")
-        except PricingError as e:
-            # Collection is not pricing: the usage is stored; the drafts wait for a tariff.
-            self.stderr.write(f"{name}: draft statements not recomputed: {e}")
-
-
-def unreachable(error: Exception) -> bool:
-    """Whether a run failed because Prometheus did not answer: down, 5xx, or too slow."""
-    return isinstance(error, PrometheusUnavailable | PrometheusTimeout)
-
-
-def range_windows_left_open(client, at: datetime) -> bool:
-    """Whether the engine's range windows are left-open, probed at `at` (promadapter.windows).
-
-    With no probe series there yet, Prometheus' version decides: 3 made windows left-open.
-    """
-    try:
-        return windows.left_open(client, at.timestamp())
-    except windows.NoProbeSamples:
-        version = str(client.buildinfo().get("version", "2"))
-        return not version.startswith(("0.", "1.", "2."))

@@ -14,10 +14,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing.models import Period
-from billing.periods import PeriodError, parse_month
 from billing.sifac.batches import export
 from billing.sifac.documents import ExportRefused
 from billing.sifac.render import FORMATS
+from billing.utc import NotAMonth, parse_month
 
 
 class Command(BaseCommand):
@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 raise ExportRefused(f"period: {month:%Y-%m} has no statements; close it first")
             directory = out or Path(settings.KUBEMON_EXPORT_DIR)
             done = export(found, format, directory, new_batch, allow_unassigned, now)
-        except (PeriodError, ExportRefused) as e:
+        except (NotAMonth, ExportRefused) as e:
             raise CommandError(f"{e}; nothing exported") from None
         self.stdout.write(
             f"{'new' if done.new else 'same'} batch {done.batch.number}: {done.path} "

@@ -8,7 +8,7 @@ written. Importing a file again changes nothing.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.imports import CsvImportError, import_accounts
+from billing.ledger.imports import CsvImportError, import_accounts
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ refused with its line number and nothing is written. Importing a file again chan
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.imports import CsvImportError, import_tariffs, resources_help
+from billing.ledger.imports import CsvImportError, import_tariffs, resources_help
 
 
 class Command(BaseCommand):

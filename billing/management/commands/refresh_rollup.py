@@ -13,8 +13,9 @@ from datetime import UTC, date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max, Min
 
-from billing import rollup
+from billing.collection import rollup
 from billing.models import Cluster, DailyUsage, HourlyUsage
+from billing.utc import month_splits
 
 
 def parse_day(value: str, option: str) -> date:
@@ -22,20 +23,6 @@ def parse_day(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def months(start: date, stop: date) -> list[tuple[date, date]]:
-    """Split the days [start, stop) at month starts."""
-    out = []
-    while start < stop:
-        end = min(next_month(start), stop)
-        out.append((start, end))
-        start = end
-    return out
 
 
 def data_bounds(cluster: Cluster | None) -> tuple[date, date] | None:
@@ -84,7 +71,7 @@ class Command(BaseCommand):
             if end < start:
                 self.stdout.write(f"nothing to rebuild: no usage from {start} to {end}")
                 return
-        chunks = months(start, end + timedelta(days=1))
+        chunks = month_splits(start, end + timedelta(days=1))
         where = f"cluster {found.name}" if found else "every cluster"
         self.stdout.write(f"rebuilding the daily roll-up of {start} to {end} ({where})")
         tty = self.stdout.isatty()

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from django.db import transaction
 
-from billing.hours import is_hour_aligned
+from billing.ledger.tariffs import tariff_change_problem
 from billing.models import Account, Cluster, NamespaceAccount, Tariff
-from billing.periods import tariff_change_problem
-from billing.pricing import RESOURCES, tariff_problem
+from billing.resources import RESOURCES, tariff_problem
+from billing.utc import is_hour_aligned
 
 TARIFF_COLUMNS = ("resource", "unit", "price_chf", "policy", "valid_from", "activity_type")
 ACCOUNT_COLUMNS = (
@@ -76,7 +76,7 @@ def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
     return rows
 
 
-def parse_time(value: str, field: str) -> datetime:
+def parse_valid_time(value: str, field: str) -> datetime:
     """Parse a date (midnight UTC) or an ISO time with a zone, on an hour boundary."""
     try:
         if len(value) == 10:
@@ -109,7 +109,7 @@ def tariff_from(row: dict) -> Tariff:
         unit=row["unit"],
         price_chf=price,
         policy=row["policy"],
-        valid_from=parse_time(row["valid_from"], "valid_from"),
+        valid_from=parse_valid_time(row["valid_from"], "valid_from"),
         activity_type=row["activity_type"],
     )
     if problem := tariff_problem(tariff):
@@ -180,8 +180,10 @@ def account_row(line: int, row: dict) -> AccountRow:
         raise ValueError("cluster: must be 1 to 100 characters")
     if not NAMESPACE.fullmatch(row["namespace"]):
         raise ValueError(f"namespace: {row['namespace']!r} is not a Kubernetes namespace name")
-    valid_from = parse_time(row["valid_from"], "valid_from")
-    valid_until = parse_time(row["valid_until"], "valid_until") if row["valid_until"] else None
+    valid_from = parse_valid_time(row["valid_from"], "valid_from")
+    valid_until = (
+        parse_valid_time(row["valid_until"], "valid_until") if row["valid_until"] else None
+    )
     if valid_until is not None and valid_until <= valid_from:
         raise ValueError("valid_until: must be after valid_from")
     return AccountRow(

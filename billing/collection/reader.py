@@ -4,10 +4,10 @@ For a chunk of consecutive UTC hours, every fact comes from one range query with
 step (promadapter.usage), so the number of queries does not grow with the number of hours
 or jobs; raw samples are fetched only where a fact needs them (counter resets, pods that
 vanished or crossed a data gap, claims that came or went, GPU pods that did not run the
-whole hour), one query per fact for all the chunk's hours that need it. billing.facts
-turns the answers into running intervals and billing.attribution into usage per job.
-Before anything else, each exporter's data gaps are found from its heartbeat
-(billing.gaps), so that objects are billed through bridged gaps and not through long ones.
+whole hour), one query per fact for all the chunk's hours that need it. facts.py turns the
+answers into running intervals and attribution.py into usage per job. Before anything
+else, each exporter's data gaps are found from its heartbeat (gaps.py), so that objects
+are billed through bridged gaps and not through long ones. It reads; run.py writes.
 """
 
 import gc
@@ -18,9 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from billing.counters import read_counters
-from billing.facts import Hour, InstanceFacts, borrow_unseen_starts, earliest, start_from_containers
-from billing.gaps import (
+from billing.collection.counters import read_counters
+from billing.collection.facts import (
+    Hour,
+    InstanceFacts,
+    borrow_unseen_starts,
+    earliest,
+    start_from_containers,
+)
+from billing.collection.gaps import (
     Gap,
     Gaps,
     existence_seconds,
@@ -29,8 +35,8 @@ from billing.gaps import (
     neighbour_levels,
     short_windows,
 )
-from billing.hours import HOUR, hour_of
-from billing.series import around, object_labels, one_replica, pod_uid_of_cgroup
+from billing.collection.series import around, object_labels, one_replica, pod_uid_of_cgroup
+from billing.utc import HOUR, hour_of
 from promadapter.promql import any_of, quote
 from promadapter.usage import CONTAINER, HEARTBEATS, UsageQueries
 
@@ -53,8 +59,9 @@ def sparse_cycle_collection():
         gc.set_threshold(*before)
 
 
-class Collector:
-    """Runs the queries of a chunk of hours and gathers their answers per hour."""
+class UsageReader:
+    """Reads what Prometheus says of a chunk of hours: runs the queries, gathers the answers
+    per hour. It writes nothing; billing/collection/run.py turns what it read into rows."""
 
     def __init__(
         self,
@@ -74,7 +81,7 @@ class Collector:
         self.replicas = replica_labels
         self.concurrency = max(1, concurrency)
         self.queries_run = 0
-        # Each counter's last hour read, carried from chunk to chunk (billing.counters).
+        # Each counter's last hour read, carried from chunk to chunk (billing.collection.counters).
         self.counter_history: dict = {}
         # Seconds during which at least one query was waiting on Prometheus: parallel
         # queries count once, so that it compares with the run's duration.
@@ -217,8 +224,6 @@ class Collector:
                 for series in counts
                 if any(abs(float(t) - end) < 1 and float(v) >= full for t, v in series["values"])
             }
-            times: dict[str, list[float]] = {}
-            selectors: dict[str, tuple] = {}
             last_seen: dict[str, float] = {}
             for a, b in short:
                 # Gaps lie inside the short stretches: the hours between them were whole.

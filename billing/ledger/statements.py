@@ -13,15 +13,22 @@ tariff saved since they were computed. A closed period's statements are never re
 
 import math
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max, Min
 
-from billing.hours import HOUR
+from billing.ledger.coverage import flagged_hours, uncollected_hours
+from billing.ledger.pricing import (
+    DETAIL_STEP,
+    Tariffs,
+    amount,
+    raw_quantity,
+    round_quantity,
+    to_unit,
+)
 from billing.models import (
-    QUANTITIES,
     Account,
     Adjustment,
     CollectedHour,
@@ -33,14 +40,8 @@ from billing.models import (
     StatementLine,
     Tariff,
 )
-from billing.periods import (
-    DETAIL_STEP,
-    flagged_hours,
-    hour_ranges,
-    month_bounds,
-    uncollected_hours,
-)
-from billing.pricing import RESOURCES, Tariffs, amount, raw_quantity, round_quantity, to_unit
+from billing.resources import QUANTITIES, RESOURCES
+from billing.utc import HOUR, hour_ranges, month_bounds, months_touching
 
 
 class PricingError(Exception):
@@ -196,12 +197,18 @@ def current_statements(period: Period, now: datetime) -> Period:
     return period
 
 
+def period_to_read(month: date, now: datetime) -> Period | None:
+    """The month's period as pages and the API show it, its drafts brought up to date if
+    open (PricingError if usage has no tariff); None for a month not begun without one."""
+    if month_bounds(month)[0] > now:
+        return Period.objects.filter(month=month).first()
+    period, _created = Period.objects.get_or_create(month=month)
+    return current_statements(period, now)
+
+
 def refresh_open_drafts(start: datetime, end: datetime, now: datetime) -> list[Period]:
     """Recompute the drafts of the open periods that [start, end) touches; return them."""
-    months, month = [], start.date().replace(day=1)
-    while month_bounds(month)[0] < end:
-        months.append(month)
-        month = month_bounds(month)[1].date()
+    months = months_touching(start, end)
     refreshed = []
     for period in Period.objects.filter(month__in=months, status=Period.Status.OPEN):
         refresh_statements(period, now)

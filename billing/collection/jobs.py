@@ -9,7 +9,7 @@ per hour whatever the number of jobs: every job that moves moves to the same hou
 
 from datetime import datetime
 
-from billing.attribution import JobUsage
+from billing.collection.attribution import JobUsage
 from billing.models import Cluster, Job
 
 BATCH = 500  # names per SELECT: well under SQLite's limit of bound parameters

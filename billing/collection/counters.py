@@ -8,7 +8,7 @@ each counter's last hour from one chunk to the next (CounterHistory), so Prometh
 for it only at the run's first chunk, and again for an hour where a series was silent the
 whole hour before and had been seen within the lookback (an exporter's long gap). The
 increase is last - before (or last, for a new series); a marked series is read raw and its
-values after each reset added (billing.facts.counter_increase).
+values after each reset added (billing.collection.facts.counter_increase).
 
 Those raw reads are batched: one query per counter and chunk for all the series that reset
 in it, told apart again here, instead of one query per series.
@@ -17,9 +17,9 @@ in it, told apart again here, instead of one query per series.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from billing.facts import counter_increase
-from billing.hours import HOUR, hour_of
-from billing.series import around, object_labels
+from billing.collection.facts import counter_increase
+from billing.collection.series import around, object_labels
+from billing.utc import HOUR, hour_of
 from promadapter.promql import any_of
 from promadapter.usage import COUNTERS, exact_selector
 
@@ -37,13 +37,13 @@ class CounterHistory:
     seen: dict[tuple, datetime]  # the last hour each series had samples, within the lookback
 
 
-def read_counters(collector, data, hours: list[datetime]) -> None:
+def read_counters(reader, data, hours: list[datetime]) -> None:
     """Add each series' increase in each hour to data[hour].counters[quantity][pod]."""
     for quantity, (metric, matchers) in COUNTERS.items():
-        carried = carried_history(collector, metric, hours[0])
-        last = counter_facts(collector, metric, matchers, "last", hours)
-        before, asked = previous_values(collector, metric, matchers, hours, last, carried)
-        went_down = marks(collector, metric, matchers, hours, asked, carried is not None)
+        carried = carried_history(reader, metric, hours[0])
+        last = counter_facts(reader, metric, matchers, "last", hours)
+        before, asked = previous_values(reader, metric, matchers, hours, last, carried)
+        went_down = marks(reader, metric, matchers, hours, asked, carried is not None)
         increases, resets = {}, {}
         for key, value in last.items():
             previous = before.get(key)
@@ -52,51 +52,51 @@ def read_counters(collector, data, hours: list[datetime]) -> None:
             else:
                 increases[key] = value - (previous or 0.0)
         if resets:
-            increases.update(reset_increases(collector, metric, matchers, resets))
+            increases.update(reset_increases(reader, metric, matchers, resets))
         for (h, items), increase in increases.items():
             labels = object_labels(dict(items))
             data[h].counters[quantity][(labels["namespace"], labels["pod"])].append(increase)
 
 
-def carried_history(collector, metric: str, first: datetime) -> CounterHistory | None:
+def carried_history(reader, metric: str, first: datetime) -> CounterHistory | None:
     """The run's history of the counter, if it ends where the chunk begins and the run began
     at least a lookback earlier (nothing before the run can then be the last before)."""
-    history = collector.counter_history.get(metric)
-    lookback = timedelta(seconds=collector.q.lookback_seconds)
+    history = reader.counter_history.get(metric)
+    lookback = timedelta(seconds=reader.q.lookback_seconds)
     if history and history.next_hour == first and first - lookback >= history.since:
         return history
     return None
 
 
-def counter_facts(collector, metric: str, matchers: str, part: str, hours) -> dict:
+def counter_facts(reader, metric: str, matchers: str, part: str, hours) -> dict:
     """{(hour, label items): value} of one fact of every series in the hours.
 
     Replicas of an HA pair are merged by the expression itself: the labels are the series'.
     """
     facts = {}
-    for series in collector.matrix(collector.q.counter_fact(metric, matchers, part), hours):
+    for series in reader.matrix(reader.q.counter_fact(metric, matchers, part), hours):
         items = tuple(sorted(series["metric"].items()))
         for ts, value in series["values"]:
             facts[(hour_of(ts), items)] = float(value)
     return facts
 
 
-def marks(collector, metric: str, matchers: str, hours, asked: list, carried: bool) -> dict:
+def marks(reader, metric: str, matchers: str, hours, asked: list, carried: bool) -> dict:
     """The (hour, label items) of the series that went down in the hour or across its start.
 
     Where the last sample before an hour is the previous hour's, comparing with that is
     enough; the hours whose last sample before was asked of Prometheus compare with it.
     """
     if not carried:
-        return counter_facts(collector, metric, matchers, "reset", hours)
-    found = counter_facts(collector, metric, matchers, "reset_after_full_hour", hours)
+        return counter_facts(reader, metric, matchers, "reset", hours)
+    found = counter_facts(reader, metric, matchers, "reset_after_full_hour", hours)
     for h in asked:
         found = {key: v for key, v in found.items() if key[0] != h}
-        found |= counter_facts(collector, metric, matchers, "reset", [h])
+        found |= counter_facts(reader, metric, matchers, "reset", [h])
     return found
 
 
-def previous_values(collector, metric, matchers, hours, last: dict, carried=None) -> tuple:
+def previous_values(reader, metric, matchers, hours, last: dict, carried=None) -> tuple:
     """({(hour, label items): the series' last sample before the hour}, the hours asked).
 
     Within the lookback, the last sample before an hour is the previous hour's last one
@@ -107,16 +107,16 @@ def previous_values(collector, metric, matchers, hours, last: dict, carried=None
     by_hour: dict[datetime, dict[tuple, float]] = {h: {} for h in hours}
     for (h, items), value in last.items():
         by_hour[h][items] = value
-    lookback = timedelta(seconds=collector.q.lookback_seconds)
+    lookback = timedelta(seconds=reader.q.lookback_seconds)
     if carried is None:
-        before = counter_facts(collector, metric, matchers, "before", hours[:1])
+        before = counter_facts(reader, metric, matchers, "before", hours[:1])
         earlier, seen, asked = None, {items: hours[0] for _, items in before}, [hours[0]]
     else:
         before, earlier, seen, asked = {}, carried.last, dict(carried.seen), []
     for h in hours:
         if earlier is not None:
             if any(items not in earlier and items in seen for items in by_hour[h]):
-                before.update(counter_facts(collector, metric, matchers, "before", [h]))
+                before.update(counter_facts(reader, metric, matchers, "before", [h]))
                 asked.append(h)
             else:
                 before.update(((h, items), value) for items, value in earlier.items())
@@ -125,11 +125,11 @@ def previous_values(collector, metric, matchers, hours, last: dict, carried=None
         seen = {items: at for items, at in seen.items() if at + HOUR + lookback > h}
         earlier = by_hour[h]
     since = carried.since if carried else hours[0]
-    collector.counter_history[metric] = CounterHistory(since, hours[-1] + HOUR, earlier, seen)
+    reader.counter_history[metric] = CounterHistory(since, hours[-1] + HOUR, earlier, seen)
     return before, asked
 
 
-def reset_increases(collector, metric: str, matchers: str, resets: dict) -> dict:
+def reset_increases(reader, metric: str, matchers: str, resets: dict) -> dict:
     """{(hour, label items): exact increase over the hour} of the series that reset in it.
 
     `resets` is {hour: [(label items, last value before the hour)]}. Each series is the set
@@ -141,15 +141,15 @@ def reset_increases(collector, metric: str, matchers: str, resets: dict) -> dict
     if label is None:  # nothing to batch on: one query per series
         answers = {
             (h, items): raw_hours(
-                collector, exact_selector({**dict(items), "__name__": metric}), [h]
+                reader, exact_selector({**dict(items), "__name__": metric}), [h]
             )[h]
             for h, series in resets.items()
             for items, _ in series
         }
     else:
         wanted = f"{label}=~{any_of(dict(items)[label] for items in everything)}"
-        selector = collector.q.sel(metric, ", ".join(m for m in (matchers, wanted) if m))
-        batch = raw_hours(collector, selector, sorted(resets))
+        selector = reader.q.sel(metric, ", ".join(m for m in (matchers, wanted) if m))
+        batch = raw_hours(reader, selector, sorted(resets))
         answers = {
             (h, items): [s for s in batch[h] if set(items) <= set(s[0].items())]
             for h, series in resets.items()
@@ -163,7 +163,7 @@ def reset_increases(collector, metric: str, matchers: str, resets: dict) -> dict
     return out
 
 
-def raw_hours(collector, selector: str, hours: list[datetime]) -> dict:
+def raw_hours(reader, selector: str, hours: list[datetime]) -> dict:
     """{hour: [(raw labels, [(t, v)])]} of the samples in each of the sorted hours, one query."""
-    series = collector.samples(selector, hours)
+    series = reader.samples(selector, hours)
     return {h: around(series, h, 0) for h in hours}

@@ -16,7 +16,7 @@ mean of its levels on either side (`neighbour_levels`).
 
 from dataclasses import dataclass
 
-from billing.series import object_labels, one_replica
+from billing.collection.series import object_labels, one_replica
 
 KINDS = {"kubelet": "kubelet", "ksm": "kube-state-metrics", "dcgm": "dcgm-exporter"}
 

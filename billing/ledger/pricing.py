@@ -6,51 +6,17 @@ independent) from the stored floats, then turned into Decimal: money never passe
 a float.
 """
 
-import calendar
 from bisect import bisect_right
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-GIB = 2**30
+from billing.resources import RESOURCES
+from billing.utc import hours_in_month
 
-
-@dataclass(frozen=True)
-class Resource:
-    unit: str
-    policies: tuple[str, ...]
-    usage_field: str
-    request_field: str | None
-    divisor: float  # stored value / divisor = quantity in the unit (storage: per month hour)
-
-
-RESOURCES = {
-    "cpu": Resource(
-        "core-hour",
-        ("usage", "request", "max"),
-        "cpu_core_seconds",
-        "cpu_request_core_seconds",
-        3600,
-    ),
-    "memory": Resource(
-        "GiB-hour",
-        ("usage", "request", "max"),
-        "memory_byte_seconds",
-        "memory_request_byte_seconds",
-        GIB * 3600,
-    ),
-    "gpu": Resource("GPU-hour", ("request",), "gpu_seconds", "gpu_seconds", 3600),
-    "gpu_memory": Resource("GiB-hour", ("usage",), "gpu_memory_mib_seconds", None, 1024 * 3600),
-    "storage": Resource("GiB-month", ("usage",), "storage_byte_seconds", None, GIB * 3600),
-    "network_rx": Resource("GiB", ("usage",), "network_rx_bytes", None, GIB),
-    "network_tx": Resource("GiB", ("usage",), "network_tx_bytes", None, GIB),
-}
 QUANTITY_STEP = Decimal("0.001")  # SAP activity quantities are QUAN 15,3
 CENT = Decimal("0.01")
-
-
-def hours_in_month(t: datetime) -> int:
-    return calendar.monthrange(t.year, t.month)[1] * 24
+# A job's share of a line, and an adjustment, are kept to the nano-unit.
+DETAIL_STEP = Decimal("0.000000001")
 
 
 def raw_quantity(resource: str, policy: str, row: dict) -> float:
@@ -79,24 +45,6 @@ def round_quantity(q: Decimal) -> Decimal:
 def amount(quantity: Decimal, price: Decimal) -> Decimal:
     """A line's amount: quantity x unit price, rounded half-up to the cent."""
     return (quantity * price).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def tariff_problem(tariff) -> str:
-    """Return why a tariff is not acceptable, or an empty string."""
-    spec = RESOURCES.get(tariff.resource)
-    if spec is None:
-        return f"resource: unknown {tariff.resource!r}; use {', '.join(RESOURCES)}"
-    if tariff.unit != spec.unit:
-        return f"unit: {tariff.resource} is priced per {spec.unit}, not {tariff.unit!r}"
-    if tariff.policy not in spec.policies:
-        return (
-            f"policy: {tariff.resource} takes {' or '.join(spec.policies)}, not {tariff.policy!r}"
-        )
-    if tariff.price_chf is None or tariff.price_chf < 0:
-        return "price_chf: must be zero or more"
-    if tariff.valid_from is None:
-        return "valid_from: missing"
-    return ""
 
 
 class Tariffs:

@@ -6,19 +6,21 @@ transaction. The roll-up is therefore always a pure function of the hourly rows:
 twice gives the same rows, and nothing is ever added to or subtracted from a stored sum, so
 it cannot drift from the hours it sums.
 
-write_hours (billing/store.py) refreshes the days of the hours it writes with
+write_hours (billing/collection/store.py) refreshes the days of the hours it writes with
 `refresh_hours`, one query per stretch of days; `python manage.py
 refresh_rollup` rebuilds any range.
 """
 
 import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
 from django.db import transaction
 from django.db.models import Count, F, FloatField, Sum
 from django.db.models.functions import Greatest, TruncDate
 
-from billing.models import QUANTITIES, Cluster, DailyUsage, HourlyUsage
+from billing.models import Cluster, DailyUsage, HourlyUsage
+from billing.resources import MAX_FIELDS, QUANTITIES
+from billing.utc import day_bounds, day_stretches, days_of
 
 # Rows inserted per INSERT statement.
 BATCH_SIZE = 2000
@@ -60,16 +62,7 @@ class ExactSum(Sum):
         return self.as_sql(compiler, connection, template=template, **extra_context)
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    return start, start + timedelta(days=1)
-
-
-def days_of(hours: list[datetime]) -> list[date]:
-    return sorted({h.astimezone(UTC).date() for h in hours})
-
-
-def daily_sums(hourly_model, start: date, end: date, cluster_id: int | None = None):
+def rollup_rows(hourly_model, start: date, end: date, cluster_id: int | None = None):
     """The roll-up rows of the UTC days [start, end), as dicts of DailyUsage fields.
 
     `hourly_model` is HourlyUsage, or its historical version in a data migration.
@@ -89,10 +82,7 @@ def daily_sums(hourly_model, start: date, end: date, cluster_id: int | None = No
         .annotate(
             jobs=Count("job_id", distinct=True),
             job_hours=Count("id"),
-            cpu_max_core_seconds=ExactSum(Greatest("cpu_core_seconds", "cpu_request_core_seconds")),
-            memory_max_byte_seconds=ExactSum(
-                Greatest("memory_byte_seconds", "memory_request_byte_seconds")
-            ),
+            **{name: ExactSum(Greatest(*fields)) for name, fields in MAX_FIELDS.items()},
             **{q: ExactSum(q) for q in QUANTITIES},
         )
         .order_by()
@@ -104,7 +94,7 @@ def rebuild(hourly_model, daily_model, start: date, end: date, cluster_id: int |
 
     Works with the models given, so that a data migration can pass its historical ones.
     """
-    rows = [daily_model(**row) for row in daily_sums(hourly_model, start, end, cluster_id)]
+    rows = [daily_model(**row) for row in rollup_rows(hourly_model, start, end, cluster_id)]
     old = daily_model.objects.filter(day__gte=start, day__lt=end)
     if cluster_id is not None:
         old = old.filter(cluster_id=cluster_id)
@@ -120,22 +110,6 @@ def refresh_range(start: date, end: date, cluster: Cluster | None = None) -> int
     return rebuild(HourlyUsage, DailyUsage, start, end, cluster_id)
 
 
-def refresh_day(cluster: Cluster, day: date) -> int:
-    """Rewrite the roll-up of one cluster's UTC day; return the number of rows written."""
-    return refresh_range(day, day + timedelta(days=1), cluster)
-
-
-def stretches(days: list[date]) -> list[tuple[date, date]]:
-    """Group sorted days into [start, end) stretches of consecutive days."""
-    out: list[tuple[date, date]] = []
-    for day in days:
-        if out and out[-1][1] == day:
-            out[-1] = (out[-1][0], day + timedelta(days=1))
-        else:
-            out.append((day, day + timedelta(days=1)))
-    return out
-
-
 def refresh_hours(cluster: Cluster, hours: list[datetime]) -> int:
     """Rewrite the roll-up of every day the hours fall in, one query per run of days."""
-    return sum(refresh_range(a, b, cluster) for a, b in stretches(days_of(hours)))
+    return sum(refresh_range(a, b, cluster) for a, b in day_stretches(days_of(hours)))

@@ -16,9 +16,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from billing import periods, rollup
-from billing.attribution import JobUsage
-from billing.jobs import JobDirectory
+from billing.collection import rollup
+from billing.collection.attribution import JobUsage
+from billing.collection.jobs import JobDirectory
+from billing.ledger import intake
 from billing.models import (
     Account,
     Cluster,
@@ -26,7 +27,6 @@ from billing.models import (
     CollectionRun,
     DataGap,
     HourlyUsage,
-    Job,
     NamespaceAccount,
 )
 
@@ -72,37 +72,6 @@ class AccountResolver:
         return self.by_cost_center[cost_center]
 
 
-def jobs_for(
-    cluster: Cluster,
-    hour: datetime,
-    usage: dict[tuple, JobUsage],
-    jobs: JobDirectory | None = None,
-) -> dict[tuple, Job]:
-    """Return the Job rows of the usage's keys, creating or widening them as needed.
-
-    A run passes its own directory, so that jobs met in earlier hours are not read again.
-    """
-    return (jobs or JobDirectory(cluster)).for_hour(hour, usage)
-
-
-def write_hour(
-    cluster: Cluster,
-    hour: datetime,
-    usage: dict[tuple, JobUsage],
-    labels: dict[str, str],
-    accounts: AccountResolver,
-    run: CollectionRun,
-    flag: str = "",
-    jobs: JobDirectory | None = None,
-) -> int:
-    """Replace the usage of one cluster hour; return the number of rows written.
-
-    `flag` says why the hour is flagged (an unbridged data gap), or is empty. `jobs` is the
-    run's directory of the Job rows it met (one per call without it).
-    """
-    return write_hours(cluster, [CollectedUsage(hour, usage, labels, flag)], accounts, run, jobs)
-
-
 @dataclass
 class CollectedUsage:
     """One hour's usage per job, as collection found it."""
@@ -138,17 +107,18 @@ def replace_hour(cluster, collected: CollectedUsage, accounts, run, jobs: JobDir
     A closed month never changes: its differences become adjustments of an open one.
     """
     hour, usage, labels = collected.hour, collected.usage, collected.labels
-    if periods.lock_period_at(hour).is_closed:
-        return periods.record_late_hour(cluster, hour, usage, labels, accounts, run)
-    HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
+    closed = intake.hour_is_closed(hour)  # locks the month first, as close_period does
     job_of = jobs.for_hour(hour, usage)
+    account_of = {key: accounts.account(key[0], hour, labels.get(key[0])) for key in usage}
+    if closed:
+        late = {
+            (job_of[key].pk, account_of[key].pk): job_usage.quantities
+            for key, job_usage in usage.items()
+        }
+        return intake.late_hour(cluster, hour, late, run)
+    HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
     rows = [
-        HourlyUsage(
-            job=job_of[key],
-            hour=hour,
-            account=accounts.account(key[0], hour, labels.get(key[0])),
-            **job_usage.quantities,
-        )
+        HourlyUsage(job=job_of[key], hour=hour, account=account_of[key], **job_usage.quantities)
         for key, job_usage in usage.items()
     ]
     HourlyUsage.objects.bulk_create(rows)
@@ -170,7 +140,7 @@ def last_collected_hour(cluster: Cluster) -> datetime | None:
 
 
 def record_gaps(cluster: Cluster, run: CollectionRun, gaps) -> int:
-    """Record the data gaps a run found (billing.gaps.Gap), once per exporter and start."""
+    """Record the data gaps a run found (gaps.Gap), once per exporter and start."""
     for gap in gaps:
         DataGap.objects.update_or_create(
             cluster=cluster,

@@ -3,7 +3,7 @@
 A job is the workload that owns the pods: a ReplicaSet's Deployment, a Job (with its
 CronJob as parent), a StatefulSet, a DaemonSet, or the Pod itself when it has no owner.
 A PersistentVolumeClaim is billed as its own item. Time-based quantities use each pod's
-running interval (billing.facts); what an unbridged data gap hid is left out.
+running interval (billing.collection.facts); what an unbridged data gap hid is left out.
 """
 
 import math
@@ -11,10 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from billing.facts import Hour, InstanceFacts, PodFacts
-from billing.gaps import overlap
-from billing.gpus import gpu_weight
-from billing.models import QUANTITIES
+from billing.collection.facts import Hour, InstanceFacts, PodFacts
+from billing.collection.gaps import overlap
+from billing.collection.gpus import gpu_weight
+from billing.resources import QUANTITIES
 
 NO_OWNER = ("", "<none>")
 

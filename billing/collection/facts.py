@@ -14,7 +14,7 @@ too late in the hour to be scraped in it is known from the following one.
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
-from billing.gaps import Gaps, overlap
+from billing.collection.gaps import Gaps, overlap
 
 
 @dataclass

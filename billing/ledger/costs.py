@@ -1,6 +1,6 @@
 """What usage costs at the tariffs in force, for pages and charts (not for the bill).
 
-Statements price each job-hour at its own tariff and round each line (billing/statements.py);
+Statements price each job-hour at its own tariff and round each line (billing/ledger/statements.py);
 they are the bill. Pages price the daily roll-up at the tariff in force when each UTC day
 began: per group and stretch of constant tariffs as a statement line is rounded (`priced`),
 which gives an account's statement total whenever tariffs change at midnight UTC, as they
@@ -13,33 +13,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Sum
 from django.db.models.functions import Greatest
 
-from billing.models import QUANTITIES
-from billing.pricing import CENT, RESOURCES, Tariffs, amount, round_quantity, to_unit
+from billing.ledger.pricing import CENT, Tariffs, amount, round_quantity, to_unit
+from billing.resources import MAX_FIELDS, QUANTITIES, RESOURCES, billed_field
+from billing.utc import month_bounds, months_touching
 
-# The DailyUsage sum each policy bills, per resource.
-POLICY_FIELDS = {
-    "cpu": {
-        "usage": "cpu_core_seconds",
-        "request": "cpu_request_core_seconds",
-        "max": "cpu_max_core_seconds",
-    },
-    "memory": {
-        "usage": "memory_byte_seconds",
-        "request": "memory_request_byte_seconds",
-        "max": "memory_max_byte_seconds",
-    },
-}
 # Every DailyUsage sum a cost may need; aggregate these (Sum) before pricing.
 COST_FIELDS = sorted(
-    {f for fields in POLICY_FIELDS.values() for f in fields.values()}
-    | {spec.usage_field for spec in RESOURCES.values()}
+    {spec.field(policy) for spec in RESOURCES.values() for policy in spec.policies}
 )
-
-
-def billed_field(resource: str, policy: str) -> str:
-    if resource in POLICY_FIELDS:
-        return POLICY_FIELDS[resource][policy]
-    return RESOURCES[resource].usage_field
 
 
 def billed_quantities(row: dict, at: datetime, tariffs: Tariffs):
@@ -81,11 +62,7 @@ def tariff_segments(start: datetime, end: datetime, tariffs: Tariffs) -> list[tu
     """
     cuts = {start, end}
     cuts.update(t for starts in tariffs.starts.values() for t in starts if start < t < end)
-    month = datetime(start.year, start.month, 1, tzinfo=UTC)
-    while month < end:
-        month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
-        if month < end:
-            cuts.add(month)
+    cuts.update(month_bounds(m)[0] for m in months_touching(start, end)[1:])
     edges = sorted(cuts)
     return list(zip(edges, edges[1:], strict=False))
 
@@ -102,20 +79,17 @@ def chf(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def hourly_sums() -> dict:
+def hourly_cost_sums() -> dict:
     """Aggregates of HourlyUsage rows giving the COST_FIELDS (and every quantity).
 
     The maxima come first: an aggregate named like a field hides the field from later ones.
     """
     return {
-        "cpu_max_core_seconds": Sum(Greatest("cpu_core_seconds", "cpu_request_core_seconds")),
-        "memory_max_byte_seconds": Sum(
-            Greatest("memory_byte_seconds", "memory_request_byte_seconds")
-        ),
+        **{name: Sum(Greatest(*fields)) for name, fields in MAX_FIELDS.items()},
         **{q: Sum(q) for q in QUANTITIES},
     }
 
 
-def daily_sums() -> dict:
+def daily_cost_sums() -> dict:
     """Aggregates of DailyUsage rows giving the COST_FIELDS (and every quantity)."""
     return {f: Sum(f) for f in sorted(set(COST_FIELDS) | set(QUANTITIES))}

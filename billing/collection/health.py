@@ -13,8 +13,8 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from billing.hours import HOUR
 from billing.models import Account, Cluster, CollectedHour, CollectionRun, DailyUsage, DataGap
+from billing.utc import HOUR
 
 SUCCEEDED, FAILED = CollectionRun.Status.SUCCEEDED, CollectionRun.Status.FAILED
 

@@ -1,0 +1,43 @@
+"""Whether a tariff may be saved: its shape (billing/resources.py) and the closed months.
+
+A closed month's prices never change: a tariff that priced one is frozen, and a new or
+moved tariff may not start inside or before a closed month it would then price. The
+import asks `tariff_refusal` and the admin `check_tariff` before saving.
+"""
+
+from billing.models import Period, Tariff
+from billing.resources import tariff_problem
+from billing.utc import month_bounds
+
+
+def tariff_change_problem(tariff: Tariff) -> str:
+    """Return why saving `tariff` would change a closed period's prices, or ''."""
+    if tariff.pk and Tariff.objects.filter(
+        pk=tariff.pk, lines__statement__period__status=Period.Status.CLOSED
+    ):
+        return "this tariff priced a closed period and can no longer change"
+    later = (
+        Tariff.objects.filter(resource=tariff.resource, valid_from__gt=tariff.valid_from)
+        .exclude(pk=tariff.pk)
+        .order_by("valid_from")
+        .first()
+    )
+    for period in Period.objects.filter(status=Period.Status.CLOSED):
+        start, end = month_bounds(period.month)
+        if end > tariff.valid_from and (later is None or start < later.valid_from):
+            return (
+                f"valid_from: from {tariff.valid_from:%Y-%m-%d} until the next {tariff.resource} "
+                f"tariff it would price closed period {period}"
+            )
+    return ""
+
+
+def tariff_refusal(tariff: Tariff) -> str:
+    """Return why `tariff` may not be saved as it is (`field: why`), or ''."""
+    return tariff_problem(tariff) or tariff_change_problem(tariff)
+
+
+def check_tariff(tariff: Tariff):
+    """Raise a ValidationError on the field at fault if `tariff` may not be saved."""
+    if problem := tariff_refusal(tariff):
+        tariff.refuse(problem)
