@@ -109,7 +109,7 @@ def truth_totals(size) -> dict:
 
     path = CACHE / f"{size.name}-{size.hours}h-{sources_key(size)}" / "truth.json"
     if not path.exists():
-        from simulator import Cluster
+        from simulator.cluster import Cluster
 
         args = dict(seed=size.seed, nodes=size.nodes, gpu_nodes=size.gpu_nodes)
         cluster = Cluster(**args, jobs_per_hour=size.jobs_per_hour, steady_pods=size.steady_pods)

@@ -75,8 +75,8 @@ def naive_total(client, selector: str, unless: str, start: datetime, end: dateti
 
 def main():
     args = parse_args()
-    from simulator import Cluster
     from simulator.behaviours import parse_behaviours
+    from simulator.cluster import Cluster
     from simulator.prometheus import PrometheusServer, load_history
 
     workdir = Path(tempfile.mkdtemp(prefix="kubemon-bench-"))

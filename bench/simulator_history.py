@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from simulator import Cluster  # noqa: E402
+from simulator.cluster import Cluster  # noqa: E402
 
 SIZES = [  # (nodes, gpu_nodes, jobs_per_hour)
     (2, 1, 5),

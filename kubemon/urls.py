@@ -5,7 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("promadapter.urls")),
     path("api/v1/", include("web.api.urls")),
     path("", include("web.urls")),
 ]

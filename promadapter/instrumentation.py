@@ -11,6 +11,8 @@ import time
 
 from prometheus_client import Counter, Histogram
 
+from promadapter.errors import PrometheusTimeout, PrometheusUnavailable
+
 OUTCOMES = ("ok", "unavailable", "timeout", "bad_response")
 
 REQUESTS = Counter(
@@ -31,9 +33,6 @@ for outcome in OUTCOMES:
 
 def outcome_of(error: Exception) -> str:
     """The outcome label of a failed call: its PrometheusError subclass, or bad_response."""
-    # Imported here: the client imports this module to wrap its calls.
-    from promadapter.client import PrometheusTimeout, PrometheusUnavailable
-
     if isinstance(error, PrometheusTimeout):
         return "timeout"
     if isinstance(error, PrometheusUnavailable):

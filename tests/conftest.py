@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulator import Cluster
 from simulator.behaviours import BEHAVIOURS, parse_behaviours
+from simulator.cluster import Cluster
 from simulator.prometheus import PrometheusServer, free_port, load_history, simulator_command
 from tests import edge_cluster
 

@@ -16,9 +16,9 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from billing.models import Statement
-from promadapter import views as metric_views
 from promadapter.client import PrometheusUnavailable
 from tests.api_site import get, site_fixture  # noqa: F401
+from web.api import metrics as metric_views
 from web.api.jobs import ORDERINGS
 from web.api.usage import GROUPS
 

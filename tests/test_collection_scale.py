@@ -15,7 +15,7 @@ from billing.collection.jobs import JobDirectory
 from billing.collection.store import AccountResolver, CollectedUsage, write_hours
 from billing.models import CollectionRun, HourlyUsage, Job
 from billing.resources import QUANTITIES
-from simulator import Cluster
+from simulator.cluster import Cluster
 from tests.billing_fixtures import MARCH
 
 HOUR = timedelta(hours=1)

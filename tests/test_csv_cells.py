@@ -19,8 +19,8 @@ from billing.sifac.documents import Document, sifac_settings
 from billing.sifac.render import CSV_COLUMNS, csv_file
 from kubemon.csv_cells import neutralise
 from promadapter.catalog import BY_NAME
-from promadapter.views import metric_csv
 from tests.api_site import site_fixture  # noqa: F401
+from web.api.metrics import metric_csv
 
 FORMULAS = ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from simulator import Cluster
+from simulator.cluster import Cluster
 from simulator.server import make_server
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from simulator import Cluster, ksm
+from simulator import ksm
 from simulator.behaviours import BEHAVIOURS
+from simulator.cluster import Cluster
 from simulator.model import Container, Instance, Workload
 from simulator.pods import BACKOFF, make_pod
 from simulator.server import make_server

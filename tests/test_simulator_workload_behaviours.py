@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulator import Cluster, exporters
+from simulator import exporters
 from simulator.catalog import recreation_time
-from simulator.cluster import epoch
+from simulator.cluster import Cluster, epoch
 
 START = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
 A = epoch(START)

@@ -140,9 +140,9 @@ def reset_increases(reader, metric: str, matchers: str, resets: dict) -> dict:
     label = next((k for k in DISTINCT if all(k in dict(items) for items in everything)), None)
     if label is None:  # nothing to batch on: one query per series
         answers = {
-            (h, items): raw_hours(
-                reader, exact_selector({**dict(items), "__name__": metric}), [h]
-            )[h]
+            (h, items): raw_hours(reader, exact_selector({**dict(items), "__name__": metric}), [h])[
+                h
+            ]
             for h, series in resets.items()
             for items, _ in series
         }

@@ -1,13 +1,16 @@
-"""REST API routes served by the web app: usage, jobs, statements, exports, the schema."""
+"""REST API routes: the metric catalog and values, usage, jobs, statements, exports, the schema."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from web.api import exports, jobs, statements, usage
+from web.api import exports, jobs, metrics, statements, usage
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("metrics", metrics.MetricList.as_view(), name="metric-list"),
+    # Metric names contain a slash (cpu/usage_rate), hence `path`.
+    path("metrics/<path:name>", metrics.MetricValues.as_view(), name="metric-values"),
     path("usage", usage.usage, name="api-usage"),
     path("jobs", jobs.jobs, name="api-jobs"),
     path("jobs/<int:pk>", jobs.job, name="api-job"),

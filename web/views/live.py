@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from promadapter.catalog import BY_NAME, HIDDEN_LABELS, NODE, POD, SCOPE_FILTERS, Metric
 from promadapter.client import PrometheusClient, PrometheusError, PrometheusTimeout
 from promadapter.params import MetricQuery, ParamError, parse_metric_query
-from promadapter.views import number, series_out
+from promadapter.series import number, series_out
 from web import access
 from web.charts import chart
 

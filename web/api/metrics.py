@@ -9,7 +9,6 @@ availability of optional metrics there) instead of every cluster's.
 
 import csv
 import io
-import math
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -23,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kubemon.csv_cells import neutralise
-from promadapter.catalog import BY_NAME, HIDDEN_LABELS, METRICS, Metric
+from promadapter.catalog import BY_NAME, METRICS, Metric
 from promadapter.client import (
     PrometheusBadResponse,
     PrometheusClient,
@@ -37,7 +36,7 @@ from promadapter.params import (
     parse_cluster,
     parse_metric_query,
 )
-from promadapter.promql import Regex, cluster_matchers, matchers_text, regex_escape
+from promadapter.series import availability, iso, series_count, series_out
 from web import access
 
 UNAVAILABLE_REASON = (
@@ -141,21 +140,6 @@ def bad_param(error: ParamError) -> Response:
     return Response({"detail": str(error), "param": error.param, "reason": error.reason}, 400)
 
 
-def availability(client: PrometheusClient, cluster: str | None) -> dict[str, bool]:
-    """Return, for each optional metric, whether Prometheus holds its recorded series now.
-
-    Per cluster when one is named: a docker cluster has filesystem series, a containerd one not.
-    """
-    records = sorted({m.record for m in METRICS if m.optional})
-    matchers = {
-        "__name__": Regex("|".join(regex_escape(r) for r in records)),
-        **cluster_matchers(cluster, settings.KUBEMON_CLUSTER),
-    }
-    expr = "count by (__name__) ({" + matchers_text(matchers) + "})"
-    present = {item["metric"].get("__name__") for item in client.query(expr)}
-    return {m.name: m.record in present for m in METRICS if m.optional}
-
-
 class OpsOnly(BasePermission):
     """Metric values span every namespace, so only ops and finance (web/access.py) read them.
 
@@ -201,37 +185,6 @@ class MetricList(APIView):
                 ],
             }
         )
-
-
-def number(raw: str, factor: float) -> float | int | None:
-    """Return a Prometheus sample value in the original unit; NaN/Inf become None (JSON null)."""
-    value = float(raw) * factor
-    if not math.isfinite(value):
-        return None
-    # Whole values (counters, requests, capacities) stay exact integers in JSON.
-    return int(value) if value.is_integer() and abs(value) < 2**63 else value
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
-def series_out(metric: Metric, matrix: list[dict], limit: int | None) -> list[dict]:
-    """Return the response series: visible labels and [iso time, value] points, sorted by labels."""
-    out = []
-    for item in matrix:
-        values = item["values"][-limit:] if limit else item["values"]
-        labels = {k: v for k, v in item["metric"].items() if k not in HIDDEN_LABELS}
-        points = [[iso(float(ts)), number(value, metric.factor)] for ts, value in values]
-        out.append({"labels": labels, "points": points})
-    return sorted(out, key=lambda s: sorted(s["labels"].items()))
-
-
-def series_count(client: PrometheusClient, expr: str, query: MetricQuery) -> int:
-    """Return how many series the range query would return (one cheap instant query)."""
-    window = math.ceil((query.end - query.start).total_seconds()) + 300
-    counted = client.query(f"count(count_over_time({expr}[{window}s]))", at=query.end)
-    return int(float(counted[0]["value"][1])) if counted else 0
 
 
 def metric_csv(metric: Metric, series: list[dict]) -> HttpResponse:
