@@ -4,7 +4,7 @@
 
 prometheus/rules/*.yml stay the source (promtool checks and tests them; the demo loads them);
 this makes the one object prometheus-operator loads into Prometheus, their groups in the order
-of the file names. Run it after changing a rule file: tests/test_deploy.py fails until the
+of the file names. Run it after changing a rule file: tests/deploy/test_deploy.py fails until the
 committed file is what this writes.
 """
 

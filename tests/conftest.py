@@ -15,9 +15,9 @@ import pytest
 from simulator.behaviours import BEHAVIOURS, parse_behaviours
 from simulator.cluster import Cluster
 from simulator.prometheus import PrometheusServer, free_port, load_history, simulator_command
-from tests import edge_cluster
+from tests.fixtures import edge_cluster
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.fixtures.browser"]
 
 SEED = 7
 SCRAPE_INTERVAL = 30
@@ -152,7 +152,7 @@ def prometheus(tmp_path_factory, live_simulator):
 
     It holds two simulated clusters: `cluster` (containerd, series without a cluster
     label, as in a single-cluster Prometheus) and `docker_cluster` (cluster="docker-lab"),
-    the hand-made cluster of tests/edge_cluster.py (cluster="edge-lab"), and one small
+    the hand-made cluster of tests/fixtures/edge_cluster.py (cluster="edge-lab"), and one small
     cluster per real-exporter behaviour (SCENARIOS, cluster="sc-<behaviour>").
     """
     server = PrometheusServer(tmp_path_factory.mktemp("prometheus"))

@@ -1,7 +1,7 @@
 """OpenAPI pieces shared by the API's endpoints: errors, page parameters, paginated answers.
 
 The views build their JSON by hand; the serializers here and in each module only describe
-it to drf-spectacular, and tests/test_api_schema.py checks real answers against them.
+it to drf-spectacular, and tests/web/test_api_schema.py checks real answers against them.
 """
 
 from drf_spectacular.types import OpenApiTypes
