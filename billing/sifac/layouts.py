@@ -29,8 +29,6 @@ DATA_PREFIX = (  # EDI_DD40 before SDATA: 63 characters
     ("SEGNAM", 30), ("MANDT", 3), ("DOCNUM", 16), ("SEGNUM", 6), ("PSGNUM", 6), ("HLEVEL", 2),
 )  # fmt: skip
 SDATA_LENGTH = 1000
-CONTROL_LENGTH = sum(length for _, length in CONTROL)
-DATA_LENGTH = sum(length for _, length in DATA_PREFIX) + SDATA_LENGTH
 
 
 @dataclass(frozen=True)
