@@ -7,9 +7,12 @@ recorded series), the pipeline dashboard over the last minute of the app's own m
 scraped live from a test server while it collects a cluster.
 """
 
+import contextlib
 import json
 import math
 import re
+import socket
+import threading
 import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -159,12 +162,36 @@ def test_every_query_returns_data_on_the_simulated_clusters(prometheus, usage_wi
 
 @pytest.fixture
 def scraped_app(prometheus, live_server):
-    """The test server's /metrics, scraped every second by the session's Prometheus."""
+    """The test server's /metrics, scraped every second by the session's Prometheus.
+
+    Prometheus keeps its connection to the server open once it stops scraping (keep-alive),
+    and the server serves each connection in a thread of its own: the fixture closes them and
+    waits for their threads, so that none outlives the test. Else one ends when Prometheus
+    does, at the end of the session, and closes the database connections from its thread:
+    on SQLite, the test database's in-memory connection, no longer shared by then (an error).
+    """
+    server = live_server.thread.httpd
+    opened = []  # each connection the server accepts, and the thread that serves it
+    serve = server.process_request_thread
+
+    def tracked(request, client_address):
+        opened.append((request, threading.current_thread()))
+        serve(request, client_address)
+
+    server.process_request_thread = tracked
     prometheus.scrape_app(f"127.0.0.1:{urlsplit(live_server.url).port}")
     client = PrometheusClient(prometheus.url)
     wait_until(lambda: client.query('up{job="kubemon"} == 1'), 30, "Prometheus to scrape the app")
     yield client
     prometheus.scrape_app(None)
+    # Stale once the target's scrape loop has ended: no scrape is under way any more.
+    wait_until(lambda: not client.query('up{job="kubemon"}'), 30, "the app's scrapes to stop")
+    del server.process_request_thread
+    for request, thread in opened:
+        with contextlib.suppress(OSError):  # already closed by the server
+            request.shutdown(socket.SHUT_RDWR)
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "a connection to the test server is still served"
 
 
 @pytest.mark.django_db(transaction=True)
