@@ -1,9 +1,13 @@
 """The admin: clusters, accounts and mappings, collection records, and the money side
-(tariffs, periods, statements, adjustments, exports), read-only once a period is closed."""
+(tariffs, periods, statements, adjustments, exports), read-only once a period is closed.
+
+Accounts, mappings and tariffs are validated as the imports validate them: the models'
+field rules (billing/sap_fields.py), and no change that would touch a closed month."""
 
 from django import forms
 from django.contrib import admin
 
+from billing.ledger.mappings import check_mapping, deletion_problem
 from billing.ledger.periods import closed_period_at
 from billing.ledger.tariffs import check_tariff
 from billing.models import (
@@ -38,12 +42,34 @@ class AccountAdmin(admin.ModelAdmin):
     filter_horizontal = ["members"]
 
 
+class NamespaceAccountForm(forms.ModelForm):
+    """A mapping as the import checks it: its fields, and no closed hour moved."""
+
+    class Meta:
+        model = NamespaceAccount
+        fields = ["cluster", "namespace", "account", "valid_from", "valid_until"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            candidate = NamespaceAccount(
+                pk=self.instance.pk, **{f: data.get(f) for f in self.Meta.fields}
+            )
+            check_mapping(candidate)
+        return data
+
+
 @admin.register(NamespaceAccount)
 class NamespaceAccountAdmin(admin.ModelAdmin):
+    form = NamespaceAccountForm
     list_display = ["cluster", "namespace", "account", "valid_from", "valid_until"]
     list_filter = ["cluster"]
     search_fields = ["namespace", "account__name"]
     autocomplete_fields = ["account"]
+
+    # Also what the bulk delete asks of each mapping (get_deleted_objects).
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and deletion_problem(obj))
 
 
 @admin.register(Job)

@@ -3,14 +3,61 @@
 Usage is stored as numbers once collected and is never recomputed from Prometheus for a
 closed period. Quantities are floats (double precision, about 15 significant digits);
 money, computed later from them, is Decimal.
+
+What finance enters (accounts, mappings, tariffs) is validated field by field with the
+rules of billing/sap_fields.py, so that the imports, the admin and `full_clean` refuse what
+the statements or the SIFAC export would refuse later.
 """
+
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.deconstruct import deconstructible
 
+from billing import sap_fields as sap
 from billing.resources import RESOURCES, tariff_problem
+
+# A Kubernetes namespace name (RFC 1123 label); anchored, as RegexValidator searches.
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+
+
+def sifac_codes() -> tuple[dict[str, str], dict[str, str]]:
+    """The settings' activity types and units per resource; ValueError names a bad one."""
+    return (
+        sap.codes(settings.KUBEMON_SIFAC_ACTIVITY_TYPES, "KUBEMON_SIFAC_ACTIVITY_TYPES", "ACTTYPE"),
+        sap.codes(settings.KUBEMON_SIFAC_UNITS, "KUBEMON_SIFAC_UNITS", "ACTIVITYUN"),
+    )
+
+
+# The field rules, by the name a field's validator records (in migrations too).
+RULES = {
+    "account_name": lambda value: sap.account_name_problem(value, RESOURCES),
+    "cctr": lambda value: sap.receiver_problem("cctr", value),
+    "order": lambda value: sap.receiver_problem("order", value),
+    "wbs": lambda value: sap.receiver_problem("wbs", value),
+    "activity_type": lambda value: sap.activity_type_problem(value, sifac_codes()[0]),
+    "price": lambda value: sap.price_problem(value, settings.KUBEMON_MAX_PRICE_CHF),
+}
+
+
+@deconstructible
+class Rule:
+    """A field validator: one of RULES, applied with the settings of the moment."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, value):
+        try:
+            problem = RULES[self.name](value)
+        except ValueError as e:  # a setting the rule reads is bad: say which
+            problem = str(e)
+        if problem:
+            raise ValidationError(problem, code=self.name)
 
 
 class Cluster(models.Model):
@@ -30,11 +77,16 @@ class Account(models.Model):
 
     UNASSIGNED = "unassigned"
 
-    name = models.CharField(max_length=100, unique=True)
+    # Named in every SEG_TEXT of the export: its validator derives the room left there.
+    name = models.CharField(max_length=100, unique=True, validators=[Rule("account_name")])
     description = models.CharField(max_length=200, blank=True)
-    cost_center = models.CharField("cost centre", max_length=10, blank=True)
-    internal_order = models.CharField(max_length=12, blank=True)
-    wbs_element = models.CharField("WBS element (EOTP)", max_length=24, blank=True)
+    cost_center = models.CharField(
+        "cost centre", max_length=10, blank=True, validators=[Rule("cctr")]
+    )
+    internal_order = models.CharField(max_length=12, blank=True, validators=[Rule("order")])
+    wbs_element = models.CharField(
+        "WBS element (EOTP)", max_length=24, blank=True, validators=[Rule("wbs")]
+    )
     # Who may see the account's usage; staff see every account.
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="accounts")
 
@@ -81,7 +133,10 @@ class NamespaceAccount(models.Model):
     """
 
     cluster = models.ForeignKey(Cluster, models.CASCADE)
-    namespace = models.CharField(max_length=63)
+    namespace = models.CharField(
+        max_length=63,
+        validators=[RegexValidator(NAMESPACE, "not a Kubernetes namespace name")],
+    )
     account = models.ForeignKey(Account, models.PROTECT)
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)
@@ -97,6 +152,19 @@ class NamespaceAccount(models.Model):
 
     def __str__(self):
         return f"{self.cluster}/{self.namespace} → {self.account}"
+
+    def clean(self):
+        # Whether it would move a closed month's hours is the ledger's question
+        # (billing.ledger.mappings.check_mapping, asked by the import and the admin).
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": "must be after valid_from"})
+        account = self.account if self._meta.get_field("account").is_cached(self) else None
+        if account is None and self.account_id:
+            account = Account.objects.filter(pk=self.account_id).first()
+        if account is not None and account.name == Account.UNASSIGNED:
+            raise ValidationError(
+                {"account": "'unassigned' is not an account a namespace can be mapped to"}
+            )
 
 
 class Job(models.Model):
@@ -282,11 +350,14 @@ class Tariff(models.Model):
 
     resource = models.CharField(max_length=20, choices=[(r, r) for r in RESOURCES])
     unit = models.CharField(max_length=20)
-    price_chf = models.DecimalField("price (CHF per unit)", max_digits=14, decimal_places=6)
+    price_chf = models.DecimalField(
+        "price (CHF per unit)", max_digits=14, decimal_places=6, validators=[Rule("price")]
+    )
     policy = models.CharField(max_length=10, choices=Policy)
     valid_from = models.DateTimeField()
-    # SAP activity type (ACTTYPE, 6 characters); empty means the resource's default setting.
-    activity_type = models.CharField(max_length=6, blank=True)
+    # SAP activity type (ACTTYPE, 6 characters), one of KUBEMON_SIFAC_ACTIVITY_TYPES; empty
+    # means the resource's own there.
+    activity_type = models.CharField(max_length=6, blank=True, validators=[Rule("activity_type")])
     # When it was last saved: draft statements older than this are recomputed.
     changed_at = models.DateTimeField(auto_now=True)
 
@@ -303,8 +374,16 @@ class Tariff(models.Model):
     def clean(self):
         # Whether it would change a closed month is the ledger's question
         # (billing.ledger.tariffs.check_tariff, asked by the import and the admin).
-        if problem := tariff_problem(self):
+        if problem := tariff_problem(self) or self.codes_problem():
             self.refuse(problem)
+
+    def codes_problem(self) -> str:
+        """Why the export could not post this tariff's lines with today's settings, or ''."""
+        try:
+            activity_types, units = sifac_codes()
+        except ValueError as e:
+            return str(e)
+        return sap.tariff_codes_problem(self.resource, self.activity_type, activity_types, units)
 
     def refuse(self, problem: str):
         """Raise `problem` (`field: why`) as a ValidationError on that field."""

@@ -89,8 +89,8 @@ def tariff_problem(tariff) -> str:
         return (
             f"policy: {tariff.resource} takes {' or '.join(spec.policies)}, not {tariff.policy!r}"
         )
-    if tariff.price_chf is None or tariff.price_chf < 0:
-        return "price_chf: must be zero or more"
+    if tariff.price_chf is None:
+        return "price_chf: missing"
     if tariff.valid_from is None:
         return "valid_from: missing"
     return ""

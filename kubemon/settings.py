@@ -7,6 +7,7 @@ Kubernetes mounts secrets.
 
 import json
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +47,17 @@ def envfloat(name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+def envdecimal(name: str, default: str) -> Decimal:
+    value = os.getenv(name, default)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+    if not number.is_finite():
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}")
+    return number
 
 
 def envheaders(name: str) -> dict[str, str]:
@@ -311,6 +323,18 @@ KUBEMON_SIFAC_UNITS = os.getenv(
     '{"cpu": "H", "memory": "GBH", "gpu": "H", "gpu_memory": "GBH", "storage": "GBM",'
     ' "network_rx": "GB", "network_tx": "GB"}',
 )
+# The highest price a tariff may carry, CHF per unit (import_tariffs and the admin refuse
+# more). The dearest unit, a GPU-hour, costs a few francs: 1000 catches a price with a
+# slipped decimal point or a few digits too many, and keeps a month's amounts far inside
+# the amount column (12 digits before the point: at 1000 CHF a line overflows only past
+# 10^9 units a month, over a million cores busy all month). At most 99999999.999999, what
+# the price column holds.
+KUBEMON_MAX_PRICE_CHF = envdecimal("KUBEMON_MAX_PRICE_CHF", "1000")
+if not 0 < KUBEMON_MAX_PRICE_CHF < 10**8 or KUBEMON_MAX_PRICE_CHF.as_tuple().exponent < -6:
+    raise ImproperlyConfigured(
+        "KUBEMON_MAX_PRICE_CHF must be more than 0 and less than 100000000 with at most 6 "
+        f"decimals (the price column's range), not {KUBEMON_MAX_PRICE_CHF}"
+    )
 # The SAP user recorded on the postings (USERNAME, 12).
 KUBEMON_SIFAC_USERNAME = os.getenv("KUBEMON_SIFAC_USERNAME", "KUBEMON")
 # IDoc control record: SAP client (MANDT), ports and logical systems of both sides.

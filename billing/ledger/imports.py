@@ -2,21 +2,26 @@
 
 A file is checked whole before anything is written: the first bad row refuses the import
 with its line number and the field at fault, and the database stays as it was. Importing
-the same file again changes nothing.
+the same file again changes nothing. Each row is checked by the models' own validation
+(`full_clean`: billing/sap_fields.py's rules, as in the admin), so nothing imports that
+the statements or the SIFAC export would refuse; a change that would touch a closed month
+(a tariff that priced it, a mapping that would move its hours) is refused as well.
 """
 
 import csv
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from billing import sap_fields as sap
+from billing.ledger.mappings import mapping_change_problem
 from billing.ledger.tariffs import tariff_change_problem
 from billing.models import Account, Cluster, NamespaceAccount, Tariff
-from billing.resources import RESOURCES, tariff_problem
+from billing.resources import RESOURCES
 from billing.utc import is_hour_aligned
 
 TARIFF_COLUMNS = ("resource", "unit", "price_chf", "policy", "valid_from", "activity_type")
@@ -29,14 +34,14 @@ ACCOUNT_COLUMNS = (
     "valid_from",
     "valid_until",
 )
-ACTIVITY_TYPE = re.compile(r"[A-Z0-9]{1,6}")
-# SAP keys: cost centre (KOSTL, 10), internal order (AUFNR, 12), WBS element (24, external).
-RECEIVERS = {
-    "cctr": ("cost_center", re.compile(r"[A-Z0-9]{1,10}")),
-    "order": ("internal_order", re.compile(r"[A-Z0-9]{1,12}")),
-    "wbs": ("wbs_element", re.compile(r"[A-Z0-9][A-Z0-9.\-/]{0,23}")),
+# The CSV column that holds each model field; Account.clean's rule is the receiver's.
+ACCOUNT_FIELDS = {
+    "name": "account",
+    "cost_center": "receiver",
+    "internal_order": "receiver",
+    "wbs_element": "receiver",
+    NON_FIELD_ERRORS: "receiver",
 }
-NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class CsvImportError(Exception):
@@ -92,18 +97,24 @@ def parse_valid_time(value: str, field: str) -> datetime:
     return t.astimezone(UTC)
 
 
+def validate(instance, columns: dict[str, str], exclude=()):
+    """Run the model's validation; raise ValueError as `column: why` per field at fault."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as e:
+        said = []
+        for field, messages in e.message_dict.items():
+            column = columns.get(field, field)
+            said.append(messages[0] if column == NON_FIELD_ERRORS else f"{column}: {messages[0]}")
+        raise ValueError("; ".join(said)) from None
+
+
 def tariff_from(row: dict) -> Tariff:
     """Build an unsaved tariff from a CSV row; raise ValueError naming the field."""
     try:
         price = Decimal(row["price_chf"])
     except InvalidOperation:
         raise ValueError(f"price_chf: {row['price_chf']!r} is not a number") from None
-    if not price.is_finite() or price.as_tuple().exponent < -6:
-        raise ValueError(f"price_chf: {row['price_chf']!r} needs at most 6 decimals")
-    if row["activity_type"] and not ACTIVITY_TYPE.fullmatch(row["activity_type"]):
-        raise ValueError(
-            f"activity_type: {row['activity_type']!r} is not 1 to 6 upper-case letters or digits"
-        )
     tariff = Tariff(
         resource=row["resource"],
         unit=row["unit"],
@@ -112,8 +123,7 @@ def tariff_from(row: dict) -> Tariff:
         valid_from=parse_valid_time(row["valid_from"], "valid_from"),
         activity_type=row["activity_type"],
     )
-    if problem := tariff_problem(tariff):
-        raise ValueError(problem)
+    validate(tariff, {})
     return tariff
 
 
@@ -134,9 +144,20 @@ def import_tariffs(path: Path) -> Summary:
     summary = Summary()
     with transaction.atomic():
         for line, new in tariffs.values():
-            old = Tariff.objects.filter(resource=new.resource, valid_from=new.valid_from).first()
-            fields = ("unit", "price_chf", "policy", "activity_type")
-            if old and all(getattr(old, f) == getattr(new, f) for f in fields):
+            # The stored price is compared in the database, not read: a price beyond its
+            # column (stored before it was refused here) cannot be read on SQLite, and a
+            # corrected file must still replace it.
+            old = (
+                Tariff.objects.defer("price_chf")
+                .filter(resource=new.resource, valid_from=new.valid_from)
+                .first()
+            )
+            fields = ("unit", "policy", "activity_type")
+            if (
+                old
+                and all(getattr(old, f) == getattr(new, f) for f in fields)
+                and Tariff.objects.filter(pk=old.pk, price_chf=new.price_chf).exists()
+            ):
                 summary.unchanged += 1
                 continue
             new.pk = old.pk if old else None
@@ -164,31 +185,26 @@ class AccountRow:
 
 def account_row(line: int, row: dict) -> AccountRow:
     """Check one account CSV row; raise ValueError naming the field."""
-    if not row["account"] or len(row["account"]) > 100:
-        raise ValueError("account: must be 1 to 100 characters")
-    if row["account"] == Account.UNASSIGNED:
-        raise ValueError("account: 'unassigned' is not an account finance can map to")
-    if row["receiver_type"] not in RECEIVERS:
-        raise ValueError(f"receiver_type: {row['receiver_type']!r} is not cctr, order or wbs")
-    field, pattern = RECEIVERS[row["receiver_type"]]
-    if not pattern.fullmatch(row["receiver"]):
+    if row["receiver_type"] not in sap.RECEIVERS:
         raise ValueError(
-            f"receiver: {row['receiver']!r} is not a valid SAP {row['receiver_type']} "
-            "(upper-case letters and digits, at most the SAP length)"
+            f"receiver_type: {row['receiver_type']!r} is not {', '.join(sap.RECEIVERS)}"
         )
-    if not row["cluster"] or len(row["cluster"]) > 100:
-        raise ValueError("cluster: must be 1 to 100 characters")
-    if not NAMESPACE.fullmatch(row["namespace"]):
-        raise ValueError(f"namespace: {row['namespace']!r} is not a Kubernetes namespace name")
-    valid_from = parse_valid_time(row["valid_from"], "valid_from")
-    valid_until = (
-        parse_valid_time(row["valid_until"], "valid_until") if row["valid_until"] else None
+    field = sap.RECEIVERS[row["receiver_type"]].field
+    account = Account(name=row["account"], **{field: row["receiver"]})
+    validate(account, ACCOUNT_FIELDS)
+    validate(Cluster(name=row["cluster"]), {"name": "cluster"})
+    mapping = NamespaceAccount(
+        namespace=row["namespace"],
+        account=account,
+        valid_from=parse_valid_time(row["valid_from"], "valid_from"),
+        valid_until=(
+            parse_valid_time(row["valid_until"], "valid_until") if row["valid_until"] else None
+        ),
     )
-    if valid_until is not None and valid_until <= valid_from:
-        raise ValueError("valid_until: must be after valid_from")
+    validate(mapping, {}, exclude=["cluster", "account"])
     return AccountRow(
         line, row["account"], field, row["receiver"], row["cluster"], row["namespace"],
-        valid_from, valid_until,
+        mapping.valid_from, mapping.valid_until,
     )  # fmt: skip
 
 
@@ -243,21 +259,20 @@ def save_mapping(r: AccountRow, account: Account, summary: Summary):
                 f"line {r.line}: valid_from: {r.cluster}/{r.namespace} is already mapped to "
                 f"{other.account} from {other.valid_from:%Y-%m-%d}; end that mapping first"
             )
-    if same is None:
-        NamespaceAccount.objects.create(
-            cluster=cluster,
-            namespace=r.namespace,
-            account=account,
-            valid_from=r.valid_from,
-            valid_until=r.valid_until,
-        )
-        summary.created += 1
-    elif (same.account_id, same.valid_until) != (account.pk, r.valid_until):
-        same.account, same.valid_until = account, r.valid_until
-        same.save()
-        summary.changed += 1
-    else:
+    if same is not None and (same.account_id, same.valid_until) == (account.pk, r.valid_until):
         summary.unchanged += 1
+        return
+    mapping = same or NamespaceAccount(
+        cluster=cluster, namespace=r.namespace, valid_from=r.valid_from
+    )
+    mapping.account, mapping.valid_until = account, r.valid_until
+    if problem := mapping_change_problem(mapping):
+        raise CsvImportError(f"line {r.line}: {problem}")
+    mapping.save()
+    if same is None:
+        summary.created += 1
+    else:
+        summary.changed += 1
 
 
 def import_accounts(path: Path) -> Summary:

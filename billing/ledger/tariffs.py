@@ -12,19 +12,25 @@ from billing.utc import month_bounds
 
 def tariff_change_problem(tariff: Tariff) -> str:
     """Return why saving `tariff` would change a closed period's prices, or ''."""
-    if tariff.pk and Tariff.objects.filter(
-        pk=tariff.pk, lines__statement__period__status=Period.Status.CLOSED
+    # Only times are read of the stored tariffs: a price stored beyond its column (before
+    # the import refused it) cannot be read on SQLite, and must still be replaceable.
+    if (
+        tariff.pk
+        and Tariff.objects.filter(
+            pk=tariff.pk, lines__statement__period__status=Period.Status.CLOSED
+        ).exists()
     ):
         return "this tariff priced a closed period and can no longer change"
     later = (
         Tariff.objects.filter(resource=tariff.resource, valid_from__gt=tariff.valid_from)
         .exclude(pk=tariff.pk)
         .order_by("valid_from")
+        .values_list("valid_from", flat=True)
         .first()
     )
     for period in Period.objects.filter(status=Period.Status.CLOSED):
         start, end = month_bounds(period.month)
-        if end > tariff.valid_from and (later is None or start < later.valid_from):
+        if end > tariff.valid_from and (later is None or start < later):
             return (
                 f"valid_from: from {tariff.valid_from:%Y-%m-%d} until the next {tariff.resource} "
                 f"tariff it would price closed period {period}"

@@ -2,12 +2,12 @@
 
 Everything SAP would refuse is refused here, before any file or batch exists: an account
 without a receiver, an unknown activity type, a negative quantity, a text longer than its
-field or with characters SAP cannot take. The `unassigned` account is never exported, and
-unless allowed, its usage stops the export, named by namespace and amount.
+field or with characters SAP cannot take. The rules are billing/sap_fields.py's, which the
+imports and the admin apply when the data is entered, so these refusals meet only data
+older than those rules or settings changed since. The `unassigned` account is never
+exported, and unless allowed, its usage stops the export, named by namespace and amount.
 """
 
-import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -15,15 +15,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from billing import sap_fields as sap
 from billing.models import Account, Period, StatementJob
-from billing.sifac.layouts import HEADER, ITEM, field_length
 from billing.utc import month_bounds
 
 CURRENCY = "CHF"
-# Printable ISO-8859-1: what a non-Unicode SAP file port takes, one byte per character.
-SAP_TEXT = re.compile(r"[\x20-\x7e\xa0-\xff]*")
-SAP_KEY = re.compile(r"[A-Z0-9]+")
-ALPHA_NUMERIC = re.compile(r"\d+")
 
 
 class ExportRefused(Exception):
@@ -52,25 +48,20 @@ class SifacSettings:
     receiver_system: str
 
 
-def json_setting(name: str) -> dict[str, str]:
-    value = getattr(settings, name)
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise ExportRefused(f"setting {name}: not JSON: {e}") from None
-    if not isinstance(value, dict):
-        raise ExportRefused(f"setting {name}: must be a JSON object of resource to code")
-    return value
+def codes_setting(name: str, sap_field: str) -> dict[str, str]:
+    try:
+        return sap.codes(getattr(settings, name), name, sap_field)
+    except ValueError as e:
+        raise ExportRefused(str(e)) from None
 
 
 def sifac_settings() -> SifacSettings:
     """Read and check the SIFAC settings; a bad one refuses the export, named."""
     s = SifacSettings(
         co_area=settings.KUBEMON_SIFAC_CO_AREA,
-        sender_cost_center=alpha(settings.KUBEMON_SIFAC_SENDER_COST_CENTER, 10),
-        activity_types=json_setting("KUBEMON_SIFAC_ACTIVITY_TYPES"),
-        units=json_setting("KUBEMON_SIFAC_UNITS"),
+        sender_cost_center=sap.alpha(settings.KUBEMON_SIFAC_SENDER_COST_CENTER, 10),
+        activity_types=codes_setting("KUBEMON_SIFAC_ACTIVITY_TYPES", "ACTTYPE"),
+        units=codes_setting("KUBEMON_SIFAC_UNITS", "ACTIVITYUN"),
         username=settings.KUBEMON_SIFAC_USERNAME,
         client=settings.KUBEMON_SIFAC_CLIENT,
         sender_port=settings.KUBEMON_SIFAC_SENDER_PORT,
@@ -88,46 +79,33 @@ def sifac_settings() -> SifacSettings:
         ("KUBEMON_SIFAC_RECEIVER_PORT", s.receiver_port, 10),
         ("KUBEMON_SIFAC_RECEIVER_SYSTEM", s.receiver_system, 10),
     ]
-    checks += [(f"KUBEMON_SIFAC_ACTIVITY_TYPES[{r}]", v, 6) for r, v in s.activity_types.items()]
-    checks += [(f"KUBEMON_SIFAC_UNITS[{r}]", v, 3) for r, v in s.units.items()]
     for name, value, length in checks:
-        if not isinstance(value, str) or not SAP_KEY.fullmatch(value) or len(value) > length:
+        if not isinstance(value, str) or not sap.KEY.fullmatch(value) or len(value) > length:
             raise ExportRefused(
                 f"setting {name}: {value!r} must be 1 to {length} upper-case letters or digits"
             )
     return s
 
 
-def alpha(value: str, length: int) -> str:
-    """SAP's ALPHA conversion: an all-digit key is zero-padded to its field's length."""
-    return value.zfill(length) if ALPHA_NUMERIC.fullmatch(value) else value
-
-
-def checked_text(account: str, name: str, value: str, length: int) -> str:
-    if len(value) > length:
-        raise ExportRefused(
-            f"account {account}: {name}: {value!r} is longer than SAP's {length} characters"
-        )
-    if not SAP_TEXT.fullmatch(value):
-        raise ExportRefused(
-            f"account {account}: {name}: {value!r} has characters SAP cannot take "
-            "(printable ISO-8859-1 only)"
-        )
+def checked_text(account: str, sap_field: str, value: str) -> str:
+    if problem := sap.text_problem(value, sap_field):
+        raise ExportRefused(f"account {account}: {sap_field}: {problem}")
     return value
 
 
 def receiver_fields(statement) -> dict[str, str]:
     name = statement.account.name
     kind, value = statement.receiver_type, statement.receiver
-    fields = {"cctr": ("REC_CCTR", 10), "order": ("REC_ORDER", 12), "wbs": ("REC_WBS_EL", 24)}
-    if kind not in fields or not value:
+    if kind not in sap.RECEIVERS or not value:
         raise ExportRefused(
             f"account {name}: receiver: none set (a cost centre, an internal order or a WBS "
             "element); set it with import_accounts or the admin, in a later period"
         )
-    field_name, length = fields[kind]
-    value = alpha(value, length) if kind != "wbs" else value
-    return {field_name: checked_text(name, field_name, value, length)}
+    receiver = sap.RECEIVERS[kind]
+    if problem := sap.receiver_problem(kind, value):
+        raise ExportRefused(f"account {name}: {receiver.sap_field}: {problem}")
+    length = sap.LENGTH[receiver.sap_field]
+    return {receiver.sap_field: sap.alpha(value, length) if kind != "wbs" else value}
 
 
 def unassigned_usage(period: Period) -> dict[str, Decimal]:
@@ -164,14 +142,16 @@ def item(statement, line, s: SifacSettings) -> dict[str, str]:
     unit = s.units.get(line.resource, "")
     if not unit:
         raise ExportRefused(f"setting KUBEMON_SIFAC_UNITS: no unit for {line.resource}")
-    text = f"{statement.period.month:%Y-%m} {name} {line.resource}"
-    if line.kind == line.Kind.ADJUSTMENT:
-        text += " adjustment"
-    elif line.first_hour.day != 1 or line.first_hour.hour:
-        text += f" from {line.first_hour:%d %H}h"  # a tariff changed within the month
+    text = sap.item_text(
+        statement.period.month,
+        name,
+        line.resource,
+        line.kind == line.Kind.ADJUSTMENT,
+        line.first_hour,
+    )
     numbers = {"ACTVTY_QTY": f"{line.quantity:.3f}", "PRICE": f"{line.amount_chf:.2f}"}
     for field_name, value in numbers.items():
-        if len(value) > field_length(ITEM, field_name):
+        if len(value) > sap.LENGTH[field_name]:
             raise ExportRefused(f"account {name}: {field_name}: {value} is too large for SAP")
     return {
         "SEND_CCTR": s.sender_cost_center,
@@ -179,7 +159,7 @@ def item(statement, line, s: SifacSettings) -> dict[str, str]:
         "ACTIVITYUN": unit,
         "CURRENCY": CURRENCY,
         **numbers,
-        "SEG_TEXT": checked_text(name, "SEG_TEXT", text, field_length(ITEM, "SEG_TEXT")),
+        "SEG_TEXT": checked_text(name, "SEG_TEXT", text),
         **receiver_fields(statement),
     }
 
@@ -194,7 +174,7 @@ def documents(period: Period, allow_unassigned: bool) -> list[Document]:
         listed = ", ".join(f"{ns} {amount} CHF" for ns, amount in unassigned.items())
         raise ExportRefused(
             f"period {period} has unassigned usage ({listed}); map the namespaces to accounts "
-            "(adjusted next period), or export without it with --allow-unassigned"
+            "for the open months, and export without it with --allow-unassigned"
         )
     docs = []
     day = last_day(period.month)
@@ -209,9 +189,7 @@ def documents(period: Period, allow_unassigned: bool) -> list[Document]:
             "CO_AREA": s.co_area,
             "DOCDATE": day,
             "POSTGDATE": day,
-            "DOC_HDR_TX": checked_text(
-                name, "DOC_HDR_TX", f"Kubernetes {period}", field_length(HEADER, "DOC_HDR_TX")
-            ),
+            "DOC_HDR_TX": checked_text(name, "DOC_HDR_TX", sap.header_text(period.month)),
             "USERNAME": s.username,
             "OBJ_SYS": s.sender_system,
         }

@@ -3,10 +3,14 @@
 One table drives the fixed-width flat file, the IDoc-XML and the XSD generated for it, so
 the three cannot disagree. Lengths and order follow reference/sifac-idoc.md (SAP's parser
 file for EDI_DC40/EDI_DD40, BAPIDOCHDRP and BAPIAAITM segment version 002). The segment
-versions EPFL's system releases must be checked against its WE63 parser file.
+versions EPFL's system releases must be checked against its WE63 parser file. The lengths
+of the fields that carry finance's data are billing/sap_fields.py's, which the ledger checks
+values against when they are entered.
 """
 
 from dataclasses import dataclass
+
+from billing.sap_fields import LENGTH
 
 IDOCTYP = "ACC_ACT_ALLOC02"
 MESTYP = "ACC_ACT_ALLOC"
@@ -52,7 +56,7 @@ HEADER = Segment(
         ("VERSION", 3),
         ("DOC_NO", 10),
         ("VARIANT", 5),
-        ("DOC_HDR_TX", 50),
+        ("DOC_HDR_TX", LENGTH["DOC_HDR_TX"]),
         ("USERNAME", 12),
         ("OBJ_KEY", 20),
         ("OBJ_TYPE", 5),
@@ -67,32 +71,28 @@ ITEM = Segment(
     "E2BPAAITM002",
     (
         ("SEND_CCTR", 10),
-        ("ACTTYPE", 6),
+        ("ACTTYPE", LENGTH["ACTTYPE"]),
         ("SENBUSPROC", 12),
-        ("ACTVTY_QTY", 17),
-        ("ACTIVITYUN", 3),
+        ("ACTVTY_QTY", LENGTH["ACTVTY_QTY"]),
+        ("ACTIVITYUN", LENGTH["ACTIVITYUN"]),
         ("ACTIVITYUN_ISO", 3),
-        ("PRICE", 25),
+        ("PRICE", LENGTH["PRICE"]),
         ("CURRENCY", 5),
         ("CURRENCY_ISO", 3),
         ("POS_OUTQTY", 17),
         ("POSTOUTUN", 3),
         ("POSTOUTUN_ISO", 3),
         ("PERSON_NO", 8),
-        ("SEG_TEXT", 50),
-        ("REC_CCTR", 10),
-        ("REC_ORDER", 12),
-        ("REC_WBS_EL", 24),
+        ("SEG_TEXT", LENGTH["SEG_TEXT"]),
+        ("REC_CCTR", LENGTH["REC_CCTR"]),
+        ("REC_ORDER", LENGTH["REC_ORDER"]),
+        ("REC_WBS_EL", LENGTH["REC_WBS_EL"]),
     ),  # fmt: skip
     "E1ACC_ACT_ALLOC",
     1,
     None,
 )
 SEGMENTS = (ROOT, HEADER, ITEM)
-
-
-def field_length(segment: Segment, name: str) -> int:
-    return dict(segment.fields)[name]
 
 
 def children(segment: Segment) -> list[Segment]:

@@ -347,6 +347,12 @@ def test_a_text_sap_cannot_take_is_refused_naming_account_and_field(
     refused(tmp_path, f"account {name}: SEG_TEXT: .*{why}")
 
 
+def test_a_receiver_sap_cannot_take_is_refused_naming_account_and_field(closed_march, tmp_path):
+    # Stored before the import and the admin refused it (billing/sap_fields.py).
+    Statement.objects.filter(account__name="lab-a").update(receiver="=1+1 x")
+    refused(tmp_path, r"account lab-a: REC_CCTR: '=1\+1 x' is not a SAP cost centre")
+
+
 def test_a_bad_setting_is_refused_naming_it(closed_march, tmp_path, settings):
     settings.KUBEMON_SIFAC_SENDER_COST_CENTER = "cc 1"
     refused(tmp_path, "setting KUBEMON_SIFAC_SENDER_COST_CENTER")
