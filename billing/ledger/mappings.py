@@ -1,12 +1,17 @@
-"""Whether a namespace mapping may be saved or deleted: no closed hour may change account.
+"""Whether a namespace mapping may be saved or deleted: no billed closed hour changes account.
 
 A closed month's usage rows keep the account they were billed to. A mapping that would now
 send one of its hours elsewhere would turn the next collection of that hour into
 adjustments taking money from one account and giving it to another, after the month was
 exported. So, as for tariffs (billing/ledger/tariffs.py), a mapping may change only where
-closed months keep mapping as they did: a new mapping may not cover a closed month, an
-existing one may not change account or namespace while it covers one, and its start or
-end may move only outside closed months. The import asks `mapping_change_problem`, the
+closed months keep mapping as they did: an existing one may not change account or
+namespace while it covers one, its start or end may move only outside closed months, and a
+new one may cover a closed month only where that month billed the namespace to nobody.
+
+That one exception is how finance sorts out a closed month's unassigned usage: hours whose
+rows all lie on `unassigned` (never exported) may be mapped afterwards; collecting them
+again turns them into adjustments of the next open month, taken from `unassigned` and
+billed to the account (docs/billing.md). The import asks `mapping_change_problem`, the
 admin `check_mapping` and `deletion_problem`.
 """
 
@@ -14,7 +19,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 
-from billing.models import NamespaceAccount, Period
+from billing.models import Account, HourlyUsage, NamespaceAccount, Period
 from billing.utc import month_bounds
 
 FOREVER = datetime.max.replace(tzinfo=UTC)
@@ -24,32 +29,48 @@ def span(mapping: NamespaceAccount) -> tuple[datetime, datetime]:
     return mapping.valid_from, mapping.valid_until or FOREVER
 
 
-def changed_times(old, new) -> list[tuple[str, datetime, datetime]]:
-    """(field at fault, start, end) of the times whose account changes from `old` to `new`.
+def changed_times(old, new) -> list[tuple[str, NamespaceAccount, datetime, datetime]]:
+    """(field at fault, mapping, start, end) of the times whose account changes.
 
-    `old` None: a new mapping; `new` None: a deletion.
+    `old` None: a new mapping; `new` None: a deletion. `mapping` names the namespace.
     """
     if old is None or new is None:
-        return [("valid_from", *span(old or new))]
+        return [("valid_from", old or new, *span(old or new))]
     if (old.cluster_id, old.namespace) != (new.cluster_id, new.namespace):
-        return [("namespace", *span(old)), ("namespace", *span(new))]
+        return [("namespace", old, *span(old)), ("namespace", new, *span(new))]
     if old.account_id != new.account_id:
-        return [("account", *span(old)), ("account", *span(new))]
+        return [("account", old, *span(old)), ("account", new, *span(new))]
     (old_from, old_until), (new_from, new_until) = span(old), span(new)
     moved = [
-        ("valid_from", min(old_from, new_from), max(old_from, new_from)),
-        ("valid_until", min(old_until, new_until), max(old_until, new_until)),
+        ("valid_from", new, min(old_from, new_from), max(old_from, new_from)),
+        ("valid_until", new, min(old_until, new_until), max(old_until, new_until)),
     ]
-    return [(field, start, end) for field, start, end in moved if start < end]
+    return [change for change in moved if change[2] < change[3]]
+
+
+def billed_to_someone(mapping: NamespaceAccount, start: datetime, end: datetime) -> bool:
+    """Whether any usage row of the mapping's namespace in [start, end) lies on an account
+    other than `unassigned` (hours billed to nobody may still be mapped: module docstring)."""
+    return (
+        HourlyUsage.objects.filter(
+            job__cluster_id=mapping.cluster_id,
+            job__namespace=mapping.namespace,
+            hour__gte=start,
+            hour__lt=end,
+        )
+        .exclude(account__name=Account.UNASSIGNED)
+        .exists()
+    )
 
 
 def closed_period_moved(old, new) -> tuple[str, Period] | None:
-    """The field at fault and the first closed period whose hours the change would move."""
+    """The field at fault and the first closed period whose billed hours the change moves."""
     changed = changed_times(old, new)
     for period in Period.objects.filter(status=Period.Status.CLOSED).order_by("month"):
         month_start, month_end = month_bounds(period.month)
-        for field, start, end in changed:
-            if start < month_end and month_start < end:
+        for field, mapping, start, end in changed:
+            start, end = max(start, month_start), min(end, month_end)
+            if start < end and billed_to_someone(mapping, start, end):
                 return field, period
     return None
 
@@ -65,11 +86,11 @@ def mapping_change_problem(mapping: NamespaceAccount) -> str:
     if old is None:
         return (
             f"{field}: from {mapping.valid_from:%Y-%m-%d} the mapping of {where} would move "
-            f"hours of closed period {period} to {mapping.account}; a closed month never "
-            "changes: start the mapping in a month still open"
+            f"hours of closed period {period} billed to another account to {mapping.account}; "
+            "a closed month never changes: start the mapping in a month still open"
         )
     return (
-        f"{field}: the change would move hours of closed period {period} of {where} to "
+        f"{field}: the change would move billed hours of closed period {period} of {where} to "
         "another account; a closed month never changes: end this mapping (valid_until) after "
         "the closed months and map the namespace anew from there"
     )
@@ -81,8 +102,8 @@ def deletion_problem(mapping: NamespaceAccount) -> str:
     if moved is None:
         return ""
     return (
-        f"{mapping.cluster}/{mapping.namespace} → {mapping.account} maps hours of closed "
-        f"period {moved[1]}; a closed month never changes"
+        f"{mapping.cluster}/{mapping.namespace} → {mapping.account} maps billed hours of "
+        f"closed period {moved[1]}; a closed month never changes"
     )
 
 

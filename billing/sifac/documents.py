@@ -174,7 +174,8 @@ def documents(period: Period, allow_unassigned: bool) -> list[Document]:
         listed = ", ".join(f"{ns} {amount} CHF" for ns, amount in unassigned.items())
         raise ExportRefused(
             f"period {period} has unassigned usage ({listed}); map the namespaces to accounts "
-            "for the open months, and export without it with --allow-unassigned"
+            "(collected again, it is billed as adjustments of the next open month), and "
+            "export without it with --allow-unassigned"
         )
     docs = []
     day = last_day(period.month)

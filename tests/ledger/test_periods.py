@@ -6,28 +6,23 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
 
-from billing.collection.store import AccountResolver, CollectedUsage, write_hours
 from billing.ledger.periods import PeriodError, close_period
 from billing.ledger.statements import refresh_statements
 from billing.ledger.tariffs import check_tariff
 from billing.models import (
     Adjustment,
-    CollectionRun,
     HourlyUsage,
     Period,
     Statement,
     StatementLine,
     Tariff,
 )
-from billing.resources import QUANTITIES
 from billing.utc import parse_month
 from tests.fixtures.billing_rows import (
     APRIL,
     HOUR,
     MARCH,
-    CollectedJob,
     add_usage,
     collect_hours,
     core_hours,
@@ -35,29 +30,13 @@ from tests.fixtures.billing_rows import (
     make_job,
     make_tariffs,
     march_account,
+    recollect,
 )
 
 
 def close(month="2026-03", *args):
     call_command("close_period", month, *args)
     return Period.objects.get(month=parse_month(month, APRIL))
-
-
-def recollect(job, hour, cpu_core_seconds):
-    """Collect one hour of the job's cluster again, as collect_usage does."""
-    usage = CollectedJob({**dict.fromkeys(QUANTITIES, 0.0), "cpu_core_seconds": cpu_core_seconds})
-    run = CollectionRun.objects.create(
-        cluster=job.cluster.name,
-        window_start=hour,
-        window_end=hour + HOUR,
-        started_at=timezone.now(),
-    )
-    labels = {job.namespace: "10421"}
-    key = (job.namespace, job.kind, job.name)
-    write_hours(
-        job.cluster, [CollectedUsage(hour, {key: usage}, labels)], AccountResolver(job.cluster), run
-    )
-    return run
 
 
 def test_closing_a_month_with_hours_not_collected_is_refused_naming_them(db):

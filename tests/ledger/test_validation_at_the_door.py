@@ -23,13 +23,24 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing import sap_fields
-from billing.models import Account, Cluster, NamespaceAccount, Period, Tariff
+from billing.models import Account, Adjustment, Cluster, Job, NamespaceAccount, Period, Tariff
 from billing.resources import RESOURCES
 from tests import ROOT
-from tests.fixtures.billing_rows import APRIL, MARCH, make_account, make_tariffs
+from tests.fixtures.billing_rows import (
+    APRIL,
+    MARCH,
+    add_usage,
+    core_hours,
+    make_account,
+    make_job,
+    make_tariffs,
+    recollect,
+)
 
 TARIFFS = "resource,unit,price_chf,policy,valid_from,activity_type\n"
 ACCOUNTS = "account,receiver_type,receiver,cluster,namespace,valid_from,valid_until\n"
+# An hour of closed March that the `mapped` fixture bills.
+BILLED_HOUR = datetime(2026, 3, 20, 9, tzinfo=UTC)
 
 
 def run(command: str, path) -> str:
@@ -248,7 +259,9 @@ def test_a_receiver_sap_cannot_take_is_refused_at_import(db, tmp_path):
 
 @pytest.fixture
 def mapped(db, tmp_path):
-    """lab-a maps epfl-1/lab-a from January on, lab-b exists; March is closed."""
+    """lab-a maps epfl-1/lab-a from January on, lab-b exists; March is closed, and billed
+    lab-a's usage to lab-a, new-ns's to the account its namespace label named (CC 10999),
+    and epfl-2/idle-ns's to nobody (unassigned)."""
     f = tmp_path / "a.csv"
     f.write_text(
         ACCOUNTS
@@ -256,8 +269,18 @@ def mapped(db, tmp_path):
         + "lab-b,cctr,10422,epfl-1,lab-b,2026-01-01,\n"
     )
     run("import_accounts", f)
+    mapping = NamespaceAccount.objects.get(namespace="lab-a")
+    labelled = make_account("CC 10999", cost_center="10999")
+    unassigned = Account.objects.create(name=Account.UNASSIGNED)
+    for cluster, namespace, account in (
+        ("epfl-1", "lab-a", mapping.account),
+        ("epfl-1", "new-ns", labelled),
+        ("epfl-2", "idle-ns", unassigned),
+    ):
+        job = make_job(namespace=namespace, cluster=cluster)
+        add_usage(job, account, BILLED_HOUR, **core_hours(1))
     close_march()
-    return NamespaceAccount.objects.get(namespace="lab-a")
+    return mapping
 
 
 def test_moving_a_mapping_to_another_account_over_a_closed_month_is_refused_at_import(
@@ -267,7 +290,8 @@ def test_moving_a_mapping_to_another_account_over_a_closed_month_is_refused_at_i
         "import_accounts",
         tmp_path,
         ACCOUNTS + "lab-b,cctr,10422,epfl-1,lab-a,2026-01-01,\n",
-        "line 2: account: the change would move hours of closed period 2026-03 of epfl-1/lab-a",
+        "line 2: account: the change would move billed hours of closed period 2026-03 of "
+        "epfl-1/lab-a",
     )
 
 
@@ -280,6 +304,18 @@ def test_moving_a_mapping_to_another_account_over_a_closed_month_is_refused_at_i
 )
 def test_a_mapping_that_would_remap_closed_hours_is_refused_at_import(mapped, tmp_path, row, field):
     refused("import_accounts", tmp_path, ACCOUNTS + row + "\n", f"line 2: {field}: .*2026-03")
+
+
+def test_a_closed_months_unassigned_usage_may_be_mapped_and_becomes_adjustments(mapped, tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text(ACCOUNTS + "lab-b,cctr,10422,epfl-2,idle-ns,2026-03-01,\n")
+    assert "1 created" in run("import_accounts", f)
+    # Collecting the hour again bills it to lab-b in April, taken from unassigned.
+    make_tariffs()
+    recollect(Job.objects.get(namespace="idle-ns"), BILLED_HOUR, 3600.0)
+    moved = {a.account.name: a.quantity for a in Adjustment.objects.select_related("account")}
+    assert moved == {Account.UNASSIGNED: Decimal(-1), "lab-b": Decimal(1)}
+    assert {a.period.month for a in Adjustment.objects.all()} == {APRIL.date()}
 
 
 def test_a_mapping_may_end_or_start_after_the_closed_months(mapped, tmp_path):
