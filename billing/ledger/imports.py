@@ -2,7 +2,8 @@
 
 A file is checked whole before anything is written: the first bad row refuses the import
 with its line number and the field at fault, and the database stays as it was. Importing
-the same file again changes nothing.
+the same file again changes nothing. An import that changed something recomputes the open
+months' drafts after it (billing/ledger/drafts.py); a month it leaves unpriced is a warning.
 """
 
 import csv
@@ -13,7 +14,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
+from billing.ledger.drafts import refresh_open_periods
 from billing.ledger.tariffs import tariff_change_problem
 from billing.models import Account, Cluster, NamespaceAccount, Tariff
 from billing.resources import RESOURCES, tariff_problem
@@ -48,6 +51,8 @@ class Summary:
     created: int = 0
     changed: int = 0
     unchanged: int = 0
+    # Why open months' drafts could not be recomputed after the import (it stands).
+    warnings: tuple[str, ...] = ()
 
     def __str__(self):
         return f"{self.created} created, {self.changed} changed, {self.unchanged} unchanged"
@@ -147,6 +152,8 @@ def import_tariffs(path: Path) -> Summary:
                 summary.changed += 1
             else:
                 summary.created += 1
+    if summary.created or summary.changed:
+        summary.warnings = tuple(refresh_open_periods(timezone.now()))
     return summary
 
 
@@ -276,6 +283,8 @@ def import_accounts(path: Path) -> Summary:
             if r.account not in accounts:
                 accounts[r.account] = save_account(r, summary)
             save_mapping(r, accounts[r.account], summary)
+    if summary.changed:  # a statement copies its account's receiver
+        summary.warnings = tuple(refresh_open_periods(timezone.now()))
     return summary
 
 
