@@ -191,9 +191,8 @@ NEEDS_PROMETHEUS = {"live", "metric-list", "metric-values"}
 # fix measured by patching the view in process against it (same answer); printed under the
 # table for the calls that a run flags.
 CAUSES = {
-    "statements": "an open month's drafts recomputed when read: out of date since a "
-    "collected hour, an adjustment or a tariff change (refresh_statements reads every job-hour "
-    "of the month in Python). collect_usage refreshes them after each run",
+    "statements": "an open month's drafts are read as stored (their writers recompute them: "
+    "billing/ledger/drafts.py); the month's hours not collected so far are read per cluster",
     "api-statements": "the same as the statements page",
     "api-statement": "billing.ledger.statements.line_sources answers each line's audit trail with "
     "two queries (its job-hours counted, the runs that collected them: 30 to 45 ms a line, "

@@ -2,11 +2,13 @@
 (tariffs, periods, statements, adjustments, exports), read-only once a period is closed.
 
 Accounts, mappings and tariffs are validated as the imports validate them: the models'
-field rules (billing/sap_fields.py), and no change that would touch a closed month."""
+field rules (billing/sap_fields.py), and no change that would touch a closed month. Saving
+what drafts are made of recomputes them after (billing/draft_admin.py)."""
 
 from django import forms
 from django.contrib import admin
 
+from billing.draft_admin import RefreshesDrafts
 from billing.ledger.mappings import check_mapping, deletion_problem
 from billing.ledger.periods import closed_period_at
 from billing.ledger.tariffs import check_tariff
@@ -36,10 +38,15 @@ class ClusterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(RefreshesDrafts):
     list_display = ["name", "cost_center", "internal_order", "wbs_element", "description"]
     search_fields = ["name", "cost_center", "internal_order", "wbs_element"]
     filter_horizontal = ["members"]
+
+    def changes_drafts(self, form, change: bool) -> bool:
+        # A statement copies its account's receiver; a new account has no statement yet.
+        receiver = {"cost_center", "internal_order", "wbs_element"}
+        return change and bool(receiver & set(form.changed_data))
 
 
 class NamespaceAccountForm(forms.ModelForm):
@@ -88,7 +95,8 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(HourlyUsage)
-class HourlyUsageAdmin(admin.ModelAdmin):
+class HourlyUsageAdmin(RefreshesDrafts):
+    month_field = "hour"
     list_display = ["job", "hour", "account", "cpu_core_seconds", "memory_byte_seconds"]
     list_filter = ["job__cluster", "account"]
     list_select_related = ["job__cluster", "account"]
@@ -98,7 +106,8 @@ class HourlyUsageAdmin(admin.ModelAdmin):
 
 
 @admin.register(CollectedHour)
-class CollectedHourAdmin(admin.ModelAdmin):
+class CollectedHourAdmin(RefreshesDrafts):
+    month_field = "hour"  # a statement lists its month's hours not collected or flagged
     list_display = ["cluster", "hour", "collected_at", "run", "flagged"]
     list_filter = ["cluster", "flagged"]
     date_hierarchy = "hour"
@@ -159,7 +168,7 @@ class TariffForm(forms.ModelForm):
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(RefreshesDrafts):
     form = TariffForm
     list_display = ["resource", "unit", "price_chf", "policy", "valid_from", "activity_type"]
     list_filter = ["resource"]

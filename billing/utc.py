@@ -13,11 +13,23 @@ from datetime import UTC, date, datetime, time, timedelta
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-MONTH_TEXT = re.compile(r"(\d{4})-(\d{2})")
+# `[0-9]`, not `\d`: Python's `\d` also matches Arabic-Indic and other Unicode digits.
+MONTH_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})")
+# The times the project handles: a time or month parameter outside is refused (parse_month
+# here, kubemon/params.py for times). Far enough on both sides for any bill; within what
+# datetime holds, with room for the month after the last one.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+FIRST_MONTH = EARLIEST.date()
+LAST_MONTH = date(LATEST.year - 1, 12, 1)
 
 
 class NotAMonth(ValueError):
     """A month parameter that is not YYYY-MM (or `previous`); the message says so."""
+
+
+class MonthOutOfRange(NotAMonth):
+    """A month written YYYY-MM, but before FIRST_MONTH or after LAST_MONTH."""
 
 
 def require_aware(t: datetime, name: str) -> datetime:
@@ -147,10 +159,21 @@ def hours_in_month(t: datetime) -> int:
 
 
 def parse_month(text: str, now: datetime) -> date:
-    """Return the first day of `YYYY-MM`, or of the month before `now` for `previous`."""
+    """Return the first day of `YYYY-MM`, or of the month before `now` for `previous`.
+
+    The one parser of a month parameter, for the commands, the pages and the API: a month
+    outside FIRST_MONTH to LAST_MONTH is refused (MonthOutOfRange) before any date is made,
+    so that year 0, or 9999-12 whose end no datetime holds, is an answer, not a crash.
+    """
     if text == "previous":
         return previous_month(month_of(now))
     m = MONTH_TEXT.fullmatch(text or "")
     if not m or not 1 <= int(m[2]) <= 12:
         raise NotAMonth(f"period: {text!r} is not a month; use YYYY-MM (or previous)")
+    # FIRST_MONTH is a January and LAST_MONTH a December: the year decides.
+    if not FIRST_MONTH.year <= int(m[1]) <= LAST_MONTH.year:
+        raise MonthOutOfRange(
+            f"period: {text!r} is outside the months billed here; "
+            f"use one from {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m}"
+        )
     return date(int(m[1]), int(m[2]), 1)

@@ -2,16 +2,17 @@
 
 Each returns a checked value or raises ParamError naming the parameter and saying why; the
 views answer it as a 400 and change nothing. The documented ranges (docs/security.md):
-times between 1970 and 2200, windows of at most MAX_WINDOW, steps of 1 ms to MAX_WINDOW, whole
-numbers of ASCII digits only, text without NUL or control characters.
+times between 1970 and 2200 (billing/utc.py's EARLIEST and LATEST, which bound months too),
+windows of at most MAX_WINDOW, steps of 1 ms to MAX_WINDOW, whole numbers of ASCII digits
+only, text without NUL or control characters.
 """
 
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+from billing.utc import EARLIEST, LATEST
+
 # Ten years of data: more than any Prometheus keeps, and a bounded scan of the usage table.
 MAX_WINDOW = timedelta(days=3653)
 # ISO 8601 with offset and nanoseconds is 35 characters; anything much longer is not a time.

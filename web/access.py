@@ -4,13 +4,24 @@ Roles are Django groups. `finance` sees everything and acts on periods and expor
 sees all usage, live metrics and collection health but no statements or exports; anyone
 else sees only the accounts they are a member of (`Account.members`). Staff are treated as
 finance. Another account's object is answered as if it did not exist (404), so that ids
-tell nothing; a page a role may not open at all is a 403.
+tell nothing; a page a role may not open at all is a 403. Collection records (data gaps,
+hours not collected or flagged, which name clusters and nodes) are a lab's to see only for
+the clusters where its accounts have usage or namespace mappings.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from billing.models import Account, ExportBatch, HourlyUsage, Job, Statement
+from billing.models import (
+    Account,
+    Cluster,
+    DailyUsage,
+    ExportBatch,
+    HourlyUsage,
+    Job,
+    NamespaceAccount,
+    Statement,
+)
 
 FINANCE = "finance"
 OPS = "ops"
@@ -87,6 +98,34 @@ def visible_jobs(user) -> QuerySet[Job]:
     return jobs.annotate(billed_to=Subquery(billed.values("account_id")[:1])).filter(
         billed_to__isnull=False
     )
+
+
+def clusters_of(account_ids: list[int]) -> QuerySet[Cluster]:
+    """The clusters where the accounts have usage (the daily roll-up: a few rows per day, not
+    every job-hour) or a namespace mapping; lazy, so a filter on it is a subquery."""
+    used = DailyUsage.objects.filter(account_id__in=account_ids).values("cluster_id")
+    mapped = NamespaceAccount.objects.filter(account_id__in=account_ids).values("cluster_id")
+    return Cluster.objects.filter(Q(pk__in=used) | Q(pk__in=mapped))
+
+
+def visible_clusters(user) -> QuerySet[Cluster] | None:
+    """The clusters whose collection records the user may see; None: every cluster (finance
+    and ops)."""
+    return None if sees_every_account(user) else clusters_of(member_of(user))
+
+
+def statement_clusters(user, statement: Statement) -> QuerySet[Cluster] | None:
+    """The clusters whose missing and flagged hours a statement shows the user: every one to
+    finance, the clusters of the statement's account to its members."""
+    return None if is_finance(user) else clusters_of([statement.account_id])
+
+
+def only_clusters(per_cluster: dict, clusters: QuerySet[Cluster] | None) -> dict:
+    """`{cluster name: ...}` cut down to `clusters` (None: left whole)."""
+    if clusters is None:
+        return per_cluster
+    names = set(clusters.values_list("name", flat=True))
+    return {name: value for name, value in per_cluster.items() if name in names}
 
 
 def visible_statements(user) -> QuerySet[Statement]:

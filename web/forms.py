@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.utc import NotAMonth, parse_month
+from billing.utc import FIRST_MONTH, LAST_MONTH, MonthOutOfRange, NotAMonth, parse_month
 
 # The first is the default: the dearest jobs first.
 JOB_SORTS = {
@@ -24,7 +24,11 @@ JOB_SORTS = {
 
 
 class PeriodField(forms.Field):
-    """A billing period written YYYY-MM, cleaned to the month's first day."""
+    """A billing period written YYYY-MM, cleaned to the month's first day.
+
+    Parsed by billing.utc.parse_month, the parser of the API and the commands too: a month
+    outside FIRST_MONTH to LAST_MONTH is the form's error, answered 400 by the page.
+    """
 
     widget = forms.TextInput(attrs={"placeholder": "YYYY-MM", "size": 8, "maxlength": 7})
 
@@ -34,6 +38,15 @@ class PeriodField(forms.Field):
             return None
         try:
             return parse_month(value, timezone.now())
+        except MonthOutOfRange:
+            bounds = {"first": f"{FIRST_MONTH:%Y-%m}", "last": f"{LAST_MONTH:%Y-%m}"}
+            raise forms.ValidationError(
+                _(
+                    "%(value)s is outside the months billed here: "
+                    "write one from %(first)s to %(last)s."
+                ),
+                params={"value": value, **bounds},
+            ) from None
         except NotAMonth:
             raise forms.ValidationError(
                 _("%(value)s is not a month; write YYYY-MM."), params={"value": value}

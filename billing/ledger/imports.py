@@ -5,7 +5,9 @@ with its line number and the field at fault, and the database stays as it was. I
 the same file again changes nothing. Each row is checked by the models' own validation
 (`full_clean`: billing/sap_fields.py's rules, as in the admin), so nothing imports that
 the statements or the SIFAC export would refuse; a change that would touch a closed month
-(a tariff that priced it, a mapping that would move its hours) is refused as well.
+(a tariff that priced it, a mapping that would move its hours) is refused as well. An
+import that changed something recomputes the open months' drafts after it
+(billing/ledger/drafts.py); a month it leaves unpriced is a warning.
 """
 
 import csv
@@ -16,8 +18,10 @@ from pathlib import Path
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from billing import sap_fields as sap
+from billing.ledger.drafts import refresh_open_periods
 from billing.ledger.mappings import mapping_change_problem
 from billing.ledger.tariffs import tariff_change_problem
 from billing.models import Account, Cluster, NamespaceAccount, Tariff
@@ -53,6 +57,8 @@ class Summary:
     created: int = 0
     changed: int = 0
     unchanged: int = 0
+    # Why open months' drafts could not be recomputed after the import (it stands).
+    warnings: tuple[str, ...] = ()
 
     def __str__(self):
         return f"{self.created} created, {self.changed} changed, {self.unchanged} unchanged"
@@ -168,6 +174,8 @@ def import_tariffs(path: Path) -> Summary:
                 summary.changed += 1
             else:
                 summary.created += 1
+    if summary.created or summary.changed:
+        summary.warnings = tuple(refresh_open_periods(timezone.now()))
     return summary
 
 
@@ -291,6 +299,8 @@ def import_accounts(path: Path) -> Summary:
             if r.account not in accounts:
                 accounts[r.account] = save_account(r, summary)
             save_mapping(r, accounts[r.account], summary)
+    if summary.changed:  # a statement copies its account's receiver
+        summary.warnings = tuple(refresh_open_periods(timezone.now()))
     return summary
 
 

@@ -10,8 +10,9 @@ after a run. Nothing else of billing.ledger is imported by billing.collection
 from datetime import datetime
 
 from billing.ledger.adjustments import LateUsage, record_late_hour
+from billing.ledger.drafts import refresh_open_drafts
 from billing.ledger.periods import lock_period_at
-from billing.ledger.statements import PricingError, refresh_open_drafts
+from billing.ledger.statements import PricingError
 from billing.models import Cluster, CollectionRun
 
 __all__ = ["LateUsage", "PricingError", "hour_is_closed", "late_hour", "refresh_drafts"]

@@ -6,18 +6,17 @@ for the adjustments billed in the period. Every line keeps its jobs' shares; its
 are the account's usage rows of the line's hours, and their collection runs are the runs
 that marked those hours collected (see `line_sources`).
 
-Statements of an open period are drafts, recomputed by `refresh_statements`: after each
-collection run, and when read (`current_statements`) if usage was collected, adjusted or a
-tariff saved since they were computed. A closed period's statements are never recomputed.
+Statements of an open period are drafts, recomputed by `refresh_statements` whenever what
+they are made of changes, by whoever changed it (billing/ledger/drafts.py); pages and the
+API read them as stored. A closed period's statements are never recomputed.
 """
 
 import math
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max, Min
 
 from billing.ledger.coverage import flagged_hours, uncollected_hours
 from billing.ledger.pricing import (
@@ -41,7 +40,7 @@ from billing.models import (
     Tariff,
 )
 from billing.resources import QUANTITIES, RESOURCES
-from billing.utc import HOUR, hour_ranges, month_bounds, months_touching
+from billing.utc import HOUR, hour_ranges, month_bounds
 
 
 class PricingError(Exception):
@@ -171,49 +170,6 @@ def refresh_statements(period: Period, now: datetime) -> list[Statement]:
         if period.is_closed:
             return list(period.statements.all())
         return write_statements(period, now)
-
-
-def drafts_are_current(period: Period) -> bool:
-    """Whether the drafts were computed after every change of what they are made of."""
-    computed = period.statements.aggregate(oldest=Min("computed_at"))["oldest"]
-    if computed is None:
-        return False
-    start, end = month_bounds(period.month)
-    changes = [
-        CollectedHour.objects.filter(hour__gte=start, hour__lt=end).aggregate(
-            t=Max("collected_at")
-        ),
-        period.adjustments.aggregate(t=Max("created_at")),
-        Tariff.objects.aggregate(t=Max("changed_at")),
-    ]
-    return all(c["t"] is None or c["t"] <= computed for c in changes)
-
-
-def current_statements(period: Period, now: datetime) -> Period:
-    """The period, its drafts recomputed first if open and out of date (PricingError)."""
-    if not period.is_closed and not drafts_are_current(period):
-        refresh_statements(period, now)
-        period.refresh_from_db()
-    return period
-
-
-def period_to_read(month: date, now: datetime) -> Period | None:
-    """The month's period as pages and the API show it, its drafts brought up to date if
-    open (PricingError if usage has no tariff); None for a month not begun without one."""
-    if month_bounds(month)[0] > now:
-        return Period.objects.filter(month=month).first()
-    period, _created = Period.objects.get_or_create(month=month)
-    return current_statements(period, now)
-
-
-def refresh_open_drafts(start: datetime, end: datetime, now: datetime) -> list[Period]:
-    """Recompute the drafts of the open periods that [start, end) touches; return them."""
-    months = months_touching(start, end)
-    refreshed = []
-    for period in Period.objects.filter(month__in=months, status=Period.Status.OPEN):
-        refresh_statements(period, now)
-        refreshed.append(period)
-    return refreshed
 
 
 def write_statements(period: Period, now: datetime) -> list[Statement]:

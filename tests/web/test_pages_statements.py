@@ -1,18 +1,20 @@
 """The statement pages: a month's list and one statement, for finance and account members.
 
-The site (tests/fixtures/site_data.py) has October 2026 closed and exported, November open with its
-drafts recomputed when the list is shown. Totals on the pages are checked against the
-Statement rows, lines and per-job detail against the StatementLine and StatementJob rows.
+The site (tests/fixtures/site_data.py) has October 2026 closed and exported, November open with
+the drafts collection left. The pages only read: a change reaches them through its writer's
+refresh (billing/ledger/drafts.py). Totals on the pages are checked against the Statement rows,
+lines and per-job detail against the StatementLine and StatementJob rows.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.ledger.drafts import refresh_open_drafts, refresh_open_periods
 from billing.models import (
     Adjustment,
     CollectedHour,
@@ -84,16 +86,24 @@ def test_a_closed_month_shows_when_it_was_closed_and_whether_it_was_forced(clien
     assert "29 Nov 2026 22:00" in text  # 21:00 UTC, shown in Europe/Zurich
 
 
-def test_an_open_month_shows_drafts_recomputed_from_the_usage(client, site):
-    assert not statements_of(NOVEMBER)
+def drafts(month: str) -> list[tuple]:
+    return [(s.pk, s.account.name, s.total_chf, s.computed_at) for s in statements_of(month)]
+
+
+def test_an_open_month_shows_the_drafts_collection_left_as_a_recompute_gives_them(client, site):
+    stored = drafts(NOVEMBER)
     answer = page(client, "fiona", reverse("statements"), period=NOVEMBER)
     assert answer.status_code == 200
-    rows = statements_of(NOVEMBER)
-    assert [s.account.name for s in rows] == ["lab-a", "lab-b", "unassigned"]
-    assert all(s.total_chf > 0 for s in rows)
-    assert totals(answer) == [s.total_chf for s in rows]
+    assert drafts(NOVEMBER) == stored  # the read wrote nothing
+    assert [name for _, name, _, _ in stored] == ["lab-a", "lab-b", "unassigned"]
+    assert all(total > 0 for _, _, total, _ in stored)
+    assert totals(answer) == [total for _, _, total, _ in stored]
     assert html(answer).count(">draft</td>") == 3
     assert "Open" in html(answer)
+    assert 'data-drafts="stale"' not in html(answer)
+    # What was shown is what a recompute now gives: the drafts were current.
+    assert refresh_open_periods(timezone.now()) == []
+    assert [s.total_chf for s in statements_of(NOVEMBER)] == totals(answer)
 
 
 def test_a_lab_member_sees_only_their_accounts_statements_and_no_period_total(client, site):
@@ -238,7 +248,11 @@ def test_adjustments_appear_as_lines_with_their_reason_and_jobs(client, site):
         reason="late collection of epfl-1 2026-10-01 01:00Z (closed period 2026-10)",
         created_at=site_data.NOW,
     )
-    page(client, "alice", reverse("statements"), period=NOVEMBER)  # recomputes the drafts
+    # Collection records an adjustment and refreshes the month billing it.
+    refresh_open_drafts(
+        datetime(2026, 10, 1, 1, tzinfo=UTC), datetime(2026, 10, 1, 2, tzinfo=UTC), timezone.now()
+    )
+    page(client, "alice", reverse("statements"), period=NOVEMBER)
     s = Statement.objects.get(period=november, account__name="lab-a")
     line = s.lines.get(kind=StatementLine.Kind.ADJUSTMENT)
     assert line.amount_chf == Decimal("0.50")
@@ -256,7 +270,9 @@ def test_hours_not_collected_and_flagged_hours_are_listed(client, site):
     CollectedHour.objects.filter(hour=flagged_hour).update(
         flagged=True, flag_reason="kube-state-metrics silent for 2 h"
     )
-    page(client, "fiona", reverse("statements"), period=NOVEMBER)
+    # Collection flags the hour and refreshes the drafts of its month.
+    refresh_open_drafts(flagged_hour, flagged_hour + timedelta(hours=1), timezone.now())
+    login(client, "fiona")
     s = Statement.objects.get(period__month="2026-11-01", account__name="lab-b")
     assert s.missing_hours["epfl-1"][0][0] == site_data.COLLECTED_UNTIL.isoformat()
     text = html(client.get(reverse("statement", args=[s.pk])))
@@ -267,11 +283,18 @@ def test_hours_not_collected_and_flagged_hours_are_listed(client, site):
     assert "10 Nov 2026 05:00" in text
 
 
-def test_a_month_that_cannot_be_priced_is_a_409_not_a_500(client, site):
-    # A tariff that starts after the month's usage leaves November's usage unpriced.
+def test_drafts_a_writer_could_not_price_are_shown_as_stored_with_a_notice_not_a_500(client, site):
+    # A tariff moved behind the writers' back leaves November's usage unpriced: the next
+    # refresh says so and keeps the drafts; the page shows them with a notice.
     Tariff.objects.filter(resource="network_tx").update(
-        valid_from=datetime(2026, 12, 1, tzinfo=UTC)
+        valid_from=datetime(2026, 12, 1, tzinfo=UTC), changed_at=timezone.now()
     )
+    (problem,) = refresh_open_periods(timezone.now())
+    assert "draft statements of 2026-11 not recomputed: no tariff for network_tx" in problem
+    stored = drafts(NOVEMBER)
     answer = page(client, "fiona", reverse("statements"), period=NOVEMBER)
-    assert answer.status_code == 409
-    assert "no tariff for network_tx" in html(answer)
+    assert answer.status_code == 200
+    assert totals(answer) == [total for _, _, total, _ in stored]
+    assert 'data-drafts="stale"' in html(answer)
+    assert "older than the latest usage, adjustment or tariff" in html(answer)
+    assert drafts(NOVEMBER) == stored

@@ -66,7 +66,8 @@ def choice(params, name: str, choices, default: str) -> str:
 
 
 def month_param(params, name: str, required: bool) -> date | None:
-    """A month as YYYY-MM (or `previous`); None when optional and not given."""
+    """A month as YYYY-MM (or `previous`) from 1970-01 to 2199-12; None when optional and not
+    given. billing.utc.parse_month parses it, for the pages (web/forms.py) too."""
     raw = params.get(name, "")
     if not raw and not required:
         return None

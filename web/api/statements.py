@@ -2,21 +2,25 @@
 
 Finance (and staff) see every account's statements; account members only those of their
 accounts, and another account's statement is a 404; ops handle no bills and see none
-(web/access.py). Statements of an open period are drafts, recomputed after each collection and,
-when the period's list is asked for, if out of date. Money is given as decimal strings, never as
-floats.
+(web/access.py). A read writes nothing: an open period's drafts are shown as their writers left
+them (billing/ledger/drafts.py), `drafts_current` saying whether they are older than what they
+are made of; a month without a period has no statements and none is created. A lab member sees
+the hours not collected or flagged of its account's clusters only. Money is given as decimal
+strings, never as floats.
 """
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from billing.ledger.statements import PricingError, line_sources, period_to_read
+from billing.ledger.drafts import drafts_are_current, period_to_read
+from billing.ledger.statements import line_sources
 from billing.models import Statement, StatementJob
+from billing.utc import month_bounds
 from web import access
 from web.api import schema
 from web.api.pagination import paginate
@@ -104,8 +108,12 @@ class StatementDetail(StatementSummary):
     period_closed_at = serializers.DateTimeField(allow_null=True)
     forced = serializers.BooleanField(help_text="closed although hours were missing")
     lines = Line(many=True)
-    missing_hours = serializers.DictField(help_text="{cluster: [[start, end], ...]}")
-    flagged_hours = serializers.DictField(help_text="{cluster: [[start, end], ...]}")
+    missing_hours = serializers.DictField(
+        help_text="{cluster: [[start, end], ...]}; a lab: its account's clusters only"
+    )
+    flagged_hours = serializers.DictField(
+        help_text="{cluster: [{hour, reason}, ...]}; a lab: its account's clusters only"
+    )
 
 
 @extend_schema(
@@ -115,25 +123,32 @@ class StatementDetail(StatementSummary):
         *schema.page_parameters(),
     ],
     responses={
-        200: schema.page_of("StatementPage", StatementSummary),
+        200: schema.page_of(
+            "StatementPage",
+            StatementSummary,
+            drafts_current=serializers.BooleanField(
+                allow_null=True,
+                help_text="false when an open month's drafts are older than its latest usage, "
+                "adjustment or tariff (a refresh could not price them); null for ops",
+            ),
+        ),
         400: schema.BAD_PARAM,
         401: schema.UNAUTHENTICATED,
         403: schema.REFUSED,
-        409: OpenApiResponse(schema.ERROR, "usage of the open period without a tariff"),
     },
 )
 @api_view(["GET"])
 def statements(request):
-    """The statements of a period (`period=YYYY-MM`), paginated by account."""
+    """The statements of a period (`period=YYYY-MM`), paginated by account, as stored."""
+    user = request.user
+    visible = access.visible_statements(user)  # none for ops
     month = month_param(request.query_params, "period", required=True)
-    visible = access.visible_statements(request.user).filter(period__month=month)
-    if access.sees_statements(request.user):
-        try:
-            period_to_read(month, timezone.now())
-        except PricingError as e:
-            return Response({"detail": str(e)}, status=409)
-    rows, page = paginate(request, visible.order_by("account__name"))
-    return Response({**page, "results": [summary(s) for s in rows]})
+    current = None
+    if access.sees_statements(user):
+        begun = month_bounds(month)[0] <= timezone.now()
+        current = not begun or drafts_are_current(month, period_to_read(month))
+    rows, page = paginate(request, visible.filter(period__month=month).order_by("account__name"))
+    return Response({**page, "drafts_current": current, "results": [summary(s) for s in rows]})
 
 
 @extend_schema(
@@ -153,13 +168,14 @@ def statement(request, pk: int):
         raise NotFound("no such statement")
     jobs = StatementJob.objects.select_related("job__cluster").order_by("job_id")
     lines = s.lines.select_related("tariff").prefetch_related(Prefetch("jobs", queryset=jobs))
+    clusters = access.statement_clusters(request.user, s)
     return Response(
         {
             **summary(s),
             "period_closed_at": s.period.closed_at.isoformat() if s.period.closed_at else None,
             "forced": s.period.forced,
             "lines": [line_json(line) for line in lines],
-            "missing_hours": s.missing_hours,
-            "flagged_hours": s.flagged_hours,
+            "missing_hours": access.only_clusters(s.missing_hours, clusters),
+            "flagged_hours": access.only_clusters(s.flagged_hours, clusters),
         }
     )

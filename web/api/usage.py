@@ -1,7 +1,8 @@
 """The usage API: GET /api/v1/usage, hourly usage summed over any grouping, paginated.
 
 Finance and ops see every account; anyone else only the accounts they are a member of
-(web/access.py), so asking for another account by filter gives no rows.
+(web/access.py), so asking for another account by filter gives no rows, and only the data
+gaps of the clusters where their accounts have usage or mappings.
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -126,11 +127,15 @@ def with_jobs(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def data_gaps(start, end, cluster: str | None) -> tuple[list[dict], bool]:
-    """The first MAX_GAPS exporter data gaps overlapping [start, end), and whether more exist."""
+def data_gaps(user, start, end, cluster: str | None) -> tuple[list[dict], bool]:
+    """The first MAX_GAPS exporter data gaps overlapping [start, end) of the clusters the user
+    may see (web/access.py), and whether more exist."""
     gaps = DataGap.objects.filter(start__lt=end, end__gt=start).select_related("cluster")
     if cluster:
         gaps = gaps.filter(cluster__name=cluster)
+    clusters = access.visible_clusters(user)
+    if clusters is not None:
+        gaps = gaps.filter(cluster__in=clusters)
     first = list(gaps.order_by("start", "cluster__name", "exporter")[: MAX_GAPS + 1])
     return [
         {
@@ -186,7 +191,10 @@ USAGE_PAGE = schema.page_of(
     start=serializers.DateTimeField(),
     end=serializers.DateTimeField(),
     group_by=serializers.ListField(child=serializers.ChoiceField(choices=list(GROUPS))),
-    gaps=Gap(many=True, help_text="exporters' data gaps overlapping the window"),
+    gaps=Gap(
+        many=True,
+        help_text="exporters' data gaps overlapping the window (a lab: of its clusters only)",
+    ),
     gaps_truncated=serializers.BooleanField(help_text=f"more than {MAX_GAPS} gaps"),
 )
 
@@ -234,7 +242,7 @@ def usage(request):
         rows = list(rows)
     rows, page = paginate(request, rows)
     # Stretches without data: bridged ones were billed through, the others were not.
-    gaps, truncated = data_gaps(start, end, params.get("cluster"))
+    gaps, truncated = data_gaps(request.user, start, end, params.get("cluster"))
     return Response(
         {
             "start": start.isoformat(),

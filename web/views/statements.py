@@ -1,17 +1,19 @@
 """Statements per month, with lines, adjustments and per-job detail.
 
 Finance sees every account's statements, an account member only those of their accounts (another
-account's statement is a 404), ops none at all (403): they do not handle bills. Statements of an
-open period are drafts, recomputed after each collection and, when the period's list is shown,
-if out of date (billing.ledger.statements.period_to_read); a closed period's statements are
-shown as they were frozen.
+account's statement is a 404), ops none at all (403): they do not handle bills. The pages only
+read: an open period's drafts as its writers left them (billing/ledger/drafts.py), with a notice
+when they are older than what they are made of; a month without a period as it is (no
+statements, its hours not collected so far), without creating one; a closed period's statements
+as they were frozen. A lab member sees the hours not collected or flagged of the clusters of its
+accounts only.
 """
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import render
@@ -19,10 +21,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.ledger.statements import PricingError, period_to_read
+from billing.ledger.coverage import uncollected_hours
+from billing.ledger.drafts import drafts_are_current, period_to_read
 from billing.models import StatementJob, StatementLine
-from billing.utc import NotAMonth, month_bounds, next_month, parse_month, previous_month
+from billing.utc import (
+    FIRST_MONTH,
+    LAST_MONTH,
+    hour_ranges,
+    month_bounds,
+    next_month,
+    previous_month,
+)
 from web import access
+from web.forms import PeriodField
 
 RECEIVER_TYPES = {
     "cctr": gettext_lazy("Cost centre"),
@@ -39,8 +50,6 @@ RESOURCE_NAMES = {
     "network_tx": gettext_lazy("Network sent"),
 }
 SHOWN_STEP = Decimal("0.001")
-# Months the pages accept: parse_month takes any four-digit year, month_bounds needs a next one.
-FIRST_YEAR, LAST_YEAR = 2000, 9998
 
 
 def require_statements(user):
@@ -57,45 +66,26 @@ def resource_name(resource: str) -> str:
 
 
 def page_month(raw: str | None, today: date) -> date:
-    """Return the first day of the month asked for (default: this month), or NotAMonth."""
-    if raw is None or raw == "":
-        return today.replace(day=1)
-    month = parse_month(raw.strip(), timezone.now())
-    if not FIRST_YEAR <= month.year <= LAST_YEAR:
-        raise NotAMonth(
-            _("period: %(year)s is out of range; use a year from %(first)s to %(last)s")
-            % {"year": month.year, "first": FIRST_YEAR, "last": LAST_YEAR}
-        )
-    return month
+    """Return the first day of the month asked for (default: this month); a month that is
+    not one, or out of range, is the PeriodField's ValidationError (the pages' one parser)."""
+    return PeriodField(required=False).clean(raw) or today.replace(day=1)
 
 
 @login_required
 def statement_list(request):
-    """The statements of one month (`?period=YYYY-MM`, default this month)."""
+    """The statements of one month (`?period=YYYY-MM`, default this month), as stored."""
     user = request.user
     require_statements(user)
     today = timezone.localdate()
     context = {"period_text": request.GET.get("period", "")}
     try:
         month = page_month(request.GET.get("period"), today)
-    except ValueError as e:  # NotAMonth, or a date the calendar cannot hold
-        context["error"] = str(e)
+    except ValidationError as e:
+        context["error"] = " ".join(e.messages)
         return render(request, "web/statement_list.html", context, status=400)
-    context.update(
-        month=month,
-        period_text=f"{month:%Y-%m}",
-        previous=f"{previous_month(month):%Y-%m}",
-        next=f"{next_month(month):%Y-%m}" if month.year < LAST_YEAR or month.month < 12 else "",
-        is_current=month == today.replace(day=1),
-    )
     now = timezone.now()
-    try:
-        period = period_to_read(month, now)
-    except PricingError as e:
-        context["error"] = _("The drafts of this month cannot be priced: %(reason)s") % {
-            "reason": e
-        }
-        return render(request, "web/statement_list.html", context, status=409)
+    period = period_to_read(month)
+    begun = month_bounds(month)[0] <= now
     statements = []
     if period is not None:
         statements = list(
@@ -103,10 +93,22 @@ def statement_list(request):
         )
     for s in statements:
         s.receiver_type_name = receiver_type_name(s.receiver_type)
+    missing = []
+    if begun and not (period and period.is_closed):
+        # Read from the collected hours as they are: what the drafts will list.
+        ranges = {c: hour_ranges(hs) for c, hs in uncollected_hours(month, now).items()}
+        missing = missing_rows(access.only_clusters(ranges, access.visible_clusters(user)))
     context.update(
+        month=month,
+        period_text=f"{month:%Y-%m}",
+        previous=f"{previous_month(month):%Y-%m}" if month > FIRST_MONTH else "",
+        next=f"{next_month(month):%Y-%m}" if month < LAST_MONTH else "",
+        is_current=month == today.replace(day=1),
         period=period,
         statements=statements,
-        not_started=month_bounds(month)[0] > now,
+        not_started=not begun,
+        stale=begun and not drafts_are_current(month, period),
+        missing=missing,
         show_total=access.is_finance(user),
         total=sum((s.total_chf for s in statements), Decimal(0)),
     )
@@ -158,6 +160,7 @@ def statement(request, pk: int):
         line.kind_name = (
             _("Adjustment") if line.kind == StatementLine.Kind.ADJUSTMENT else _("Usage")
         )
+    clusters = access.statement_clusters(user, s)
     usage = [line for line in lines if line.kind == StatementLine.Kind.USAGE]
     adjustments = [line for line in lines if line.kind == StatementLine.Kind.ADJUSTMENT]
     context = {
@@ -167,7 +170,7 @@ def statement(request, pk: int):
         "lines": usage + adjustments,
         "adjustment_lines": adjustments,
         "lines_total": sum((line.amount_chf for line in lines), Decimal(0)),
-        "missing": missing_rows(s.missing_hours or {}),
-        "flagged": flagged_rows(s.flagged_hours or {}),
+        "missing": missing_rows(access.only_clusters(s.missing_hours or {}, clusters)),
+        "flagged": flagged_rows(access.only_clusters(s.flagged_hours or {}, clusters)),
     }
     return render(request, "web/statement.html", context)

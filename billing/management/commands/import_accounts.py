@@ -3,7 +3,8 @@
 Columns: account,receiver_type,receiver,cluster,namespace,valid_from,valid_until, one row
 per namespace mapping; receiver_type is cctr, order or wbs; valid_until may be empty. The
 whole file is checked first; a bad row is refused with its line number and nothing is
-written. Importing a file again changes nothing.
+written. Importing a file again changes nothing. A changed receiver reaches the open months'
+draft statements, recomputed after the import (a month left unpriced is a warning).
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,3 +27,5 @@ class Command(BaseCommand):
         except CsvImportError as e:
             raise CommandError(f"{file}: {e}; nothing imported") from None
         self.stdout.write(f"accounts and mappings: {summary}")
+        for warning in summary.warnings:
+            self.stderr.write(self.style.WARNING(f"warning: {warning}"))

@@ -3,6 +3,8 @@
 Columns: resource,unit,price_chf,policy,valid_from,activity_type. A tariff applies from
 valid_from until the resource's next tariff. The whole file is checked first; a bad row is
 refused with its line number and nothing is written. Importing a file again changes nothing.
+The open months' draft statements are recomputed after a change; a month left without a
+tariff for its usage is a warning, and its drafts stay as they were.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,3 +26,5 @@ class Command(BaseCommand):
         except CsvImportError as e:
             raise CommandError(f"{file}: {e}; nothing imported") from None
         self.stdout.write(f"tariffs: {summary}")
+        for warning in summary.warnings:
+            self.stderr.write(self.style.WARNING(f"warning: {warning}"))
