@@ -94,6 +94,8 @@ SECURE_PROXY_SSL_HEADER = (
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.getenv("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+# Error pages (DEBUG) and mails never show a password, even in a URL (web/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "web.error_reports.CredentialsFilter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
