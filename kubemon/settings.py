@@ -48,6 +48,18 @@ def envfloat(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
+def envmode(name: str, default: str) -> int:
+    """Parse a file mode written in octal, e.g. 0640."""
+    value = os.getenv(name, default)
+    try:
+        mode = int(value, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777:
+        raise ImproperlyConfigured(f"{name} must be a file mode in octal (0640), not {value!r}")
+    return mode
+
+
 def envheaders(name: str) -> dict[str, str]:
     """Parse a JSON object of extra HTTP headers, e.g. {"X-Scope-OrgID": "epfl"}."""
     raw = envsecret(name, "{}") or "{}"
@@ -298,6 +310,9 @@ CRONJOBS = [
 # ---------------------------------------------------------------------------------------
 # Where export_sifac writes its files (created when missing).
 KUBEMON_EXPORT_DIR = os.getenv("KUBEMON_EXPORT_DIR", str(BASE_DIR / "var" / "exports"))
+# The mode of the files it writes: group-readable, so that a transfer job running under
+# another uid in the files' group (the exports volume's fsGroup) can pick them up.
+KUBEMON_EXPORT_FILE_MODE = envmode("KUBEMON_EXPORT_FILE_MODE", "0640")
 # Controlling area (CO_AREA, 4) and the platform's sender cost centre (SEND_CCTR, 10).
 KUBEMON_SIFAC_CO_AREA = os.getenv("KUBEMON_SIFAC_CO_AREA", "EPFL")
 KUBEMON_SIFAC_SENDER_COST_CENTER = os.getenv("KUBEMON_SIFAC_SENDER_COST_CENTER", "1000")
