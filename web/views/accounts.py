@@ -16,7 +16,7 @@ from billing.resources import RESOURCES
 from billing.utc import month_bounds, month_of, next_month, previous_month
 from kubemon.csv_cells import neutralise
 from web import access, dates, reports
-from web.forms import JobFilter
+from web.forms import JobFilter, show_drawn
 
 JOBS_PER_PAGE = 50
 
@@ -89,6 +89,7 @@ def account(request, pk: int):
         context = {"account": account, "form": form}
         return render(request, "web/account.html", context, status=400)
     month = form.cleaned_data["period"] or month_of(now)
+    show_drawn(form, period=f"{month:%Y-%m}")
     first, last = dates.month_days(month, now)
     tariffs = reports.all_tariffs()
     daily = DailyUsage.objects.filter(account=account)
