@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -130,6 +131,8 @@ MIDDLEWARE = [
     # First, so that every log line of the request carries its id (web/request_id.py).
     "web.request_id.RequestId",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header (django-csp), CONTENT_SECURITY_POLICY below.
+    "csp.middleware.CSPMiddleware",
     # Static files under gunicorn (deploy/): right after SecurityMiddleware, as WhiteNoise asks.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL and control characters in a query parameter are a 400 before any view reads them.
@@ -144,6 +147,23 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "web.middleware.DisplayTimeZone",
 ]
+
+# Every page's scripts, styles, fonts and images come from the app's static files: no inline
+# script or event handler, no inline <style> (web/static/web/, tests/web/test_csp.py). Images
+# may also be data: URIs (Swagger UI's icons, in its CSS; the pages' empty favicon).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "kubemon.urls"
 WSGI_APPLICATION = "kubemon.wsgi.application"
