@@ -192,25 +192,31 @@ class Answer:
         return self.count > settings.PROMETHEUS_MAX_SERIES
 
 
+def count(client: PrometheusClient, expr: str, at: datetime) -> int:
+    """How many series expr has at `at`: an answer of one series, however many they are."""
+    counted = client.query(f"count({expr})", at=at)
+    return int(float(counted[0]["value"][1])) if counted else 0
+
+
 def fetch(metric: Metric, query: MetricQuery, client: PrometheusClient) -> Answer:
     """Count the series first; read at most MAX_ROWS latest values and CHART_SERIES ranges.
 
     The client reads an answer whole before it checks its series against
-    PROMETHEUS_MAX_SERIES, so the page asks only for answers it knows to be small: one
-    cheap count per cluster (as the metric API does before a range query), and nothing more
-    when it is above PROMETHEUS_MAX_SERIES; then the latest values of the MAX_ROWS largest
-    series (`topk`, chosen by Prometheus), and the range of the CHART_SERIES largest, pinned
-    to the range's end with `@` so that every step draws the same series. The selector is
-    the catalog's, built from the filters promadapter checked and escaped; around it only
-    fixed PromQL.
+    PROMETHEUS_MAX_SERIES, so the page asks only for answers it knows to be small: a cheap
+    count (as the metric API does before a range query), and nothing more when it is above
+    PROMETHEUS_MAX_SERIES; then the number of clusters (series are named with their cluster
+    when there are several), the latest values of the MAX_ROWS largest series (`topk`,
+    chosen by Prometheus), and the range of the CHART_SERIES largest, pinned to the range's
+    end with `@` so that every step draws the same series. The selector is the catalog's,
+    built from the filters promadapter checked and escaped; around it only fixed PromQL.
     """
     expr = metric.promql(query.filters, query.cluster, settings.KUBEMON_CLUSTER)
     window = f"[{math.ceil((query.end - query.start).total_seconds())}s]"
     latest = f"last_over_time({expr}{window})"
-    per_cluster = client.query(f"count by (cluster) ({latest})", at=query.end)
-    answer = Answer(sum(int(float(c["value"][1])) for c in per_cluster), len(per_cluster))
+    answer = Answer(count(client, latest, query.end), clusters=0)
     if answer.count == 0 or answer.too_many:
         return answer
+    answer.clusters = count(client, f"count by (cluster) ({latest})", query.end)
     answer.latest = client.query(f"topk({MAX_ROWS}, {latest})", at=query.end)
     at = f"{query.end.timestamp():.3f}"
     largest = f"topk({CHART_SERIES}, last_over_time({expr}{window} @ {at}))"
