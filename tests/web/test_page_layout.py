@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from billing.models import Statement
+from billing.models import Job, Statement
 from tests import ROOT
 
 WINDOW = {"width": 1280, "height": 800}
@@ -65,3 +65,15 @@ def test_every_table_of_the_templates_sits_in_a_scrolling_box():
         tables = len(re.findall(r"<table\b", text))
         boxed = len(re.findall(r'<div class="table-scroll">\s*<table\b', text))
         assert tables == boxed, template.name
+
+
+def test_a_long_job_name_scrolls_the_account_s_jobs_table_not_the_page(browse, site):
+    # Kubernetes names run to 253 characters, without a space to break at.
+    job = site.jobs["train-05"]
+    Job.objects.filter(pk=job.pk).update(name="train-" + "0123456789abcdef" * 10)
+    browser = browse(viewport=WINDOW)
+    browser.login("fiona")
+    assert browser.open(f"/accounts/{site.accounts['lab-a'].pk}/?period=2026-10") == 200
+    assert page_width(browser) <= WINDOW["width"]
+    box = browser.page.locator("div.table-scroll:has(#jobs)")
+    assert box.evaluate("e => e.scrollWidth > e.clientWidth")
