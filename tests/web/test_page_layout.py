@@ -48,14 +48,14 @@ def test_every_page_fits_a_1280_px_window(
 
 
 def test_a_wide_table_scrolls_inside_its_own_box(browse, site):
-    browser = browse(viewport=WINDOW)
+    narrow = {"width": 800, "height": 800}
+    browser = browse(viewport=narrow)
     browser.login("fiona")
     assert browser.open(f"/jobs/{site.jobs['train-05'].pk}/?period=2026-10") == 200
     box = browser.page.locator("div.table-scroll:has(#job-summary)")
     assert box.evaluate("e => getComputedStyle(e).overflowX") == "auto"
-    # Narrower still: the table, not the page, scrolls.
-    browser.page.set_viewport_size({"width": 800, "height": 800})
-    assert page_width(browser) <= 800
+    # The table, not the page, scrolls.
+    assert page_width(browser) <= narrow["width"]
     assert box.evaluate("e => e.scrollWidth > e.clientWidth")
 
 
