@@ -508,7 +508,9 @@ def test_static_files_are_served_with_debug_off(client):
     assert b"Chart" in b"".join(answer.streaming_content)
 
 
-def test_collected_static_files_are_served_as_in_the_image(tmp_path):
+def test_collected_static_files_are_served_as_in_the_image(tmp_path, db):
+    # db: closing the answer sends request_finished, which checks the database connection
+    # an earlier test of the same process left open.
     image = {"STATIC_ROOT": tmp_path, "WHITENOISE_AUTOREFRESH": False}
     with override_settings(**image, WHITENOISE_USE_FINDERS=False):
         call_command("collectstatic", interactive=False, verbosity=0)
