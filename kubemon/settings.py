@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,18 @@ def envdecimal(name: str, default: str) -> Decimal:
     return number
 
 
+def envmode(name: str, default: str) -> int:
+    """Parse a file mode written in octal, e.g. 0640."""
+    value = os.getenv(name, default)
+    try:
+        mode = int(value, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777:
+        raise ImproperlyConfigured(f"{name} must be a file mode in octal (0640), not {value!r}")
+    return mode
+
+
 def envheaders(name: str) -> dict[str, str]:
     """Parse a JSON object of extra HTTP headers, e.g. {"X-Scope-OrgID": "epfl"}."""
     raw = envsecret(name, "{}") or "{}"
@@ -106,6 +119,8 @@ SECURE_PROXY_SSL_HEADER = (
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.getenv("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+# Error pages (DEBUG) and mails never show a password, even in a URL (web/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "web.error_reports.CredentialsFilter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -128,6 +143,8 @@ MIDDLEWARE = [
     # First, so that every log line of the request carries its id (web/request_id.py).
     "web.request_id.RequestId",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header (django-csp), CONTENT_SECURITY_POLICY below.
+    "csp.middleware.CSPMiddleware",
     # Static files under gunicorn (deploy/): right after SecurityMiddleware, as WhiteNoise asks.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL and control characters in a query parameter are a 400 before any view reads them.
@@ -142,6 +159,23 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "web.middleware.DisplayTimeZone",
 ]
+
+# Every page's scripts, styles, fonts and images come from the app's static files: no inline
+# script or event handler, no inline <style> (web/static/web/, tests/web/test_csp.py). Images
+# may also be data: URIs (Swagger UI's icons, in its CSS; the pages' empty favicon).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "kubemon.urls"
 WSGI_APPLICATION = "kubemon.wsgi.application"
@@ -308,6 +342,9 @@ CRONJOBS = [
 # ---------------------------------------------------------------------------------------
 # Where export_sifac writes its files (created when missing).
 KUBEMON_EXPORT_DIR = os.getenv("KUBEMON_EXPORT_DIR", str(BASE_DIR / "var" / "exports"))
+# The mode of the files it writes: group-readable, so that a transfer job running under
+# another uid in the files' group (the exports volume's fsGroup) can pick them up.
+KUBEMON_EXPORT_FILE_MODE = envmode("KUBEMON_EXPORT_FILE_MODE", "0640")
 # Controlling area (CO_AREA, 4) and the platform's sender cost centre (SEND_CCTR, 10).
 KUBEMON_SIFAC_CO_AREA = os.getenv("KUBEMON_SIFAC_CO_AREA", "EPFL")
 KUBEMON_SIFAC_SENDER_COST_CENTER = os.getenv("KUBEMON_SIFAC_SENDER_COST_CENTER", "1000")

@@ -73,3 +73,11 @@ class JobFilter(forms.Form):
         everything = [("", _("all"))]
         self.fields["namespace"].choices = everything + [(n, n) for n in namespaces]
         self.fields["kind"].choices = everything + [(k, k) for k in kinds]
+
+
+def show_drawn(form: forms.Form, **values: str) -> None:
+    """Make a bound form show the values the page is drawn with, where the request left a
+    field empty (the default month, metric or range) or wrote it another way."""
+    form.data = form.data.copy()
+    for name, value in values.items():
+        form.data[name] = value

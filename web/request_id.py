@@ -35,8 +35,13 @@ class RequestId:
 
 
 class RequestIdFilter(logging.Filter):
-    """Logging filter: give every record the id of the request being served ("-" if none)."""
+    """Logging filter: give every record the id of its request ("-" if none)."""
 
     def filter(self, record):
-        record.request_id = current.get()
+        request_id = current.get()
+        if request_id == "-":
+            # django.request logs a 4xx or 5xx answer once the middleware has returned it,
+            # outside the id's context; its record carries the request itself.
+            request_id = getattr(getattr(record, "request", None), "request_id", "-")
+        record.request_id = request_id
         return True

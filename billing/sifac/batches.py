@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
@@ -44,10 +45,14 @@ def inside(directory: Path, name: str) -> Path:
 
 
 def write_atomically(path: Path, content: bytes):
-    """Write through a temporary file in the same directory, then rename over the target."""
+    """Write through a temporary file in the same directory, then rename over the target.
+
+    The file gets KUBEMON_EXPORT_FILE_MODE (mkstemp makes it 0600, readable by its owner only).
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), settings.KUBEMON_EXPORT_FILE_MODE)
             f.write(content)
             f.flush()
             os.fsync(f.fileno())
@@ -71,7 +76,7 @@ def export(
     docs = documents(period, allow_unassigned)
     if not docs:
         raise ExportRefused(f"period {period} has nothing to export")
-    settings = sifac_settings()
+    sifac = sifac_settings()
     render = FORMATS[fmt][0]
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -83,7 +88,7 @@ def export(
         if not new_batch:
             batch = period.exports.filter(format=fmt).order_by("-number").first()
         if batch is not None:
-            content = render(docs, batch.number, batch.created_at, settings)
+            content = render(docs, batch.number, batch.created_at, sifac)
             recorded = batch.files.get()
             sha = hashlib.sha256(content).hexdigest()
             if sha != recorded.sha256:
@@ -100,7 +105,7 @@ def export(
         batch = ExportBatch.objects.create(
             number=number, period=period, format=fmt, created_at=created
         )
-        content = render(docs, number, created, settings)
+        content = render(docs, number, created, sifac)
         name = file_name(period, fmt, number)
         path = inside(directory, name)
         sha = hashlib.sha256(content).hexdigest()

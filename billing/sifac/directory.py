@@ -45,12 +45,16 @@ def read_export(name: str, sha256: str, directory: Path | None = None) -> bytes:
         path = inside(directory, name)
     except (ExportRefused, OSError, ValueError) as e:
         raise ExportFileOutside(str(e)) from None
+    except RuntimeError as e:  # Python 3.11's pathlib: a symbolic link loop
+        raise ExportFileUnreadable(f"{name} in {directory}: {e}") from None
     try:
         content = path.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise ExportFileMissing(f"{name} is not in the export directory {directory}") from None
     except OSError as e:
-        raise ExportFileUnreadable(f"{name} cannot be read: {e.strerror or e}") from None
+        raise ExportFileUnreadable(
+            f"{name} in {directory} cannot be read: {e.strerror or e}"
+        ) from None
     actual = hashlib.sha256(content).hexdigest()
     if actual != sha256:
         raise ExportFileTampered(

@@ -7,8 +7,11 @@ JSON schemas (kubernetes-validate) and, for prometheus-operator's kinds, their C
 (tests/data/crd-schemas, copied from prometheus-operator v0.93.0).
 """
 
+import contextlib
 import copy
+import http.client
 import importlib.util
+import ipaddress
 import json
 import re
 import shlex
@@ -273,6 +276,10 @@ def downward_env(rendered) -> set[str]:
     }
 
 
+# Settings that gunicorn, the image's server, reads from the environment itself.
+GUNICORN_READS = {"FORWARDED_ALLOW_IPS"}
+
+
 def test_every_setting_is_in_the_configmap_or_the_secret(rendered):
     config = settings_of(rendered)
     secret = secrets_of(rendered)
@@ -285,7 +292,11 @@ def test_every_setting_is_in_the_configmap_or_the_secret(rendered):
         path = config.get(name + "_FILE", "")
         assert path.startswith(SECRETS_DIR), f"{name} is neither in the ConfigMap nor a secret"
         assert path.removeprefix(SECRETS_DIR) in secret, f"{name}: no such key in the Secret"
-    unknown = {key for key in config if key not in names and key.removesuffix("_FILE") not in names}
+    unknown = {
+        key
+        for key in config
+        if key not in names and key.removesuffix("_FILE") not in names and key not in GUNICORN_READS
+    }
     assert not unknown, f"the ConfigMap sets what settings.py never reads: {unknown}"
 
 
@@ -397,7 +408,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_image_s_gunicorn_command_serves_the_app(tmp_path):
+@contextlib.contextmanager
+def image_server(tmp_path, **environment):
+    """The image's command (its CMD) serving on 127.0.0.1; yields the port once it answers."""
     command = json.loads(dict(final_stage())["CMD"])
     port = free_port()
     command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
@@ -406,6 +419,7 @@ def test_the_image_s_gunicorn_command_serves_the_app(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         # With DEBUG off, the app refuses to serve on the demo key (kubemon/wsgi.py).
         "DJANGO_SECRET_KEY": "a-test-key-for-the-image-s-command",
+        **environment,
     }
     server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     request = urllib.request.Request(
@@ -417,13 +431,72 @@ def test_the_image_s_gunicorn_command_serves_the_app(tmp_path):
             try:
                 with urllib.request.urlopen(request, timeout=60) as answer:
                     assert answer.status == 200
-                    return
+                    break
             except (ConnectionError, urllib.error.URLError):
                 assert time.monotonic() < deadline, "gunicorn never answered /healthz"
                 time.sleep(0.1)
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_image_s_gunicorn_command_serves_the_app(tmp_path):
+    with image_server(tmp_path):
+        pass  # /healthz answered 200
+
+
+def test_the_image_trusts_no_forwarded_header_unless_told_whose(rendered):
+    command = json.loads(dict(final_stage())["CMD"])
+    assert not any(arg.startswith("--forwarded-allow-ips") for arg in command)
+    environment = " ".join(args for op, args in dockerfile_instructions() if op == "ENV")
+    assert "FORWARDED_ALLOW_IPS" not in environment
+    base = (ROOT / "deploy" / "base" / "settings.env").read_text()
+    assert re.search(r"^FORWARDED_ALLOW_IPS=127\.0\.0\.1,::1$", base, re.M)
+    config = settings_of(rendered)
+    trusted = config["FORWARDED_ALLOW_IPS"].split(",")
+    assert "*" not in trusted
+    for address in trusted:
+        ipaddress.ip_address(address)  # gunicorn takes addresses, not networks
+    # Django would read the header from any client: gunicorn alone decides.
+    assert config["DJANGO_SECURE_PROXY_SSL_HEADER"] == ""
+
+
+def test_gunicorn_reads_forwarded_allow_ips_from_the_environment():
+    code = "from gunicorn.config import Config; print(Config().forwarded_allow_ips)"
+    env = {"PATH": "/usr/bin:/bin", "FORWARDED_ALLOW_IPS": "10.20.0.11,10.20.0.12"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['10.20.0.11', '10.20.0.12']"
+
+
+def scheme_seen(port: int) -> str:
+    """What the app makes of a plain HTTP request that claims HTTPS: a redirect to HTTPS
+    ("http": the claim was not believed) or an answer ("https")."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        headers = {"Host": "localhost", "X-Forwarded-Proto": "https"}
+        connection.request("GET", "/no-such-page", headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+    finally:
+        connection.close()
+    if answer.status == 301:
+        assert answer.getheader("Location") == "https://localhost/no-such-page"
+        return "http"
+    assert answer.status == 404
+    return "https"
+
+
+def test_a_client_not_named_in_forwarded_allow_ips_cannot_claim_https(rendered, tmp_path):
+    redirect = {"DJANGO_SECURE_SSL_REDIRECT": "True", "DJANGO_ALLOWED_HOSTS": "localhost"}
+    overlay = settings_of(rendered)["FORWARDED_ALLOW_IPS"]
+    assert "127.0.0.1" not in overlay.split(",")
+    with image_server(tmp_path, FORWARDED_ALLOW_IPS=overlay, **redirect) as port:
+        assert scheme_seen(port) == "http"
+    # The same request from an address named there is believed.
+    with image_server(tmp_path, FORWARDED_ALLOW_IPS="127.0.0.1", **redirect) as port:
+        assert scheme_seen(port) == "https"
 
 
 def test_static_files_are_served_with_debug_off(client):
@@ -433,7 +506,9 @@ def test_static_files_are_served_with_debug_off(client):
     assert b"Chart" in b"".join(answer.streaming_content)
 
 
-def test_collected_static_files_are_served_as_in_the_image(tmp_path):
+def test_collected_static_files_are_served_as_in_the_image(tmp_path, db):
+    # db: closing the answer sends request_finished, which checks the database connection
+    # an earlier test of the same process left open.
     image = {"STATIC_ROOT": tmp_path, "WHITENOISE_AUTOREFRESH": False}
     with override_settings(**image, WHITENOISE_USE_FINDERS=False):
         call_command("collectstatic", interactive=False, verbosity=0)

@@ -6,6 +6,7 @@ or changed must get a page that says so, never a 500.
 """
 
 import hashlib
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -165,3 +166,49 @@ def test_the_history_takes_the_same_queries_whatever_its_number_of_batches(
         assert record.sha256 in text
     # Newest first.
     assert text.index("batch000003") < text.index("batch000001")
+
+
+def refused_with_the_log(client, record, caplog) -> tuple[int, str, str]:
+    """(status, page, log) of a download of record."""
+    with caplog.at_level(logging.ERROR, logger="web.views.exports"):
+        answer = login(client, "fiona").get(reverse("export-file", args=[record.pk]))
+    return answer.status_code, answer.content.decode(), caplog.text
+
+
+def test_a_link_leading_out_is_a_409_page_without_the_server_s_paths(
+    client, exported, tmp_path, caplog
+):
+    record, path = exported
+    outside = tmp_path.parent / "outside.csv"
+    outside.write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(outside)
+    status, text, logged = refused_with_the_log(client, record, caplog)
+    assert status == 409
+    assert "leads out of the export directory" in text
+    assert str(tmp_path) not in text and str(tmp_path.parent) not in text
+    assert str(tmp_path) in logged  # the operator gets the path
+
+
+def test_a_recorded_name_leading_out_is_a_409_page_without_the_server_s_paths(
+    client, exported, tmp_path, caplog
+):
+    record, _ = exported
+    ExportFile.objects.filter(pk=record.pk).update(name="../elsewhere.csv")
+    status, text, logged = refused_with_the_log(client, record, caplog)
+    assert status == 409
+    assert str(tmp_path.parent) not in text
+    assert str(tmp_path) in logged
+
+
+def test_an_unreadable_file_is_a_409_page_without_the_server_s_paths(
+    client, exported, tmp_path, caplog
+):
+    record, path = exported
+    path.unlink()
+    path.symlink_to(path.name)  # a link to itself: never readable
+    status, text, logged = refused_with_the_log(client, record, caplog)
+    assert status == 409
+    assert "cannot be read from the export directory" in text
+    assert str(tmp_path) not in text
+    assert str(tmp_path) in logged

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from promadapter.catalog import BY_NAME, NODE
+from promadapter.client import PrometheusClient
 from web.views.live import CHART_SERIES, LIVE_METRICS
 
 FAKE_URL = "http://prometheus.test:9090"
@@ -164,6 +165,57 @@ def test_a_node_metric_is_filtered_by_node(ops_client, prometheus_settings, end)
     )
     assert 0 < len(narrowed) < len(rows)
     assert all(row[1] == node for row in narrowed)
+
+
+@pytest.fixture
+def answers_read(monkeypatch) -> list[tuple[str, str, int]]:
+    """(endpoint, query, series decoded) of every answer the page's client reads."""
+    read = []
+    call = PrometheusClient.call
+
+    def counted(self, endpoint, params, method="POST"):
+        data = call(self, endpoint, params, method)
+        result = data.get("result") if isinstance(data, dict) else data
+        read.append((endpoint, params.get("query", ""), len(result or [])))
+        return data
+
+    monkeypatch.setattr(PrometheusClient, "call", counted)
+    return read
+
+
+def test_more_series_than_prometheus_max_series_are_counted_not_read(
+    ops_client, prometheus_settings, end, answers_read
+):
+    every = live(ops_client, metric="cpu/usage_rate", end=end.isoformat()).content.decode()
+    total = int(re.search(r"of (\d+) series drawn", every)[1])
+    assert total > 5
+    prometheus_settings.PROMETHEUS_MAX_SERIES = 5
+    answers_read.clear()
+    answer = live(ops_client, metric="cpu/usage_rate", end=end.isoformat())
+    assert answer.status_code == 200
+    text = answer.content.decode()
+    assert f"{total} series match, more than the 5 this page reads at once" in text
+    assert '<table class="live-values">' not in text
+    # One answer of one series, the count: neither the latest values nor the range.
+    assert answers_read == [("query", answers_read[0][1], 1)]
+    assert answers_read[0][1].startswith("count(last_over_time(")
+
+
+def test_the_page_decodes_no_more_series_than_it_lists_and_draws(
+    ops_client, prometheus_settings, end, answers_read, monkeypatch
+):
+    monkeypatch.setattr("web.views.live.MAX_ROWS", 3)
+    answer = live(ops_client, metric="cpu/usage_rate", end=end.isoformat())
+    assert answer.status_code == 200
+    assert len(table_rows(answer)) == 3
+    counts = [n for _, query, n in answers_read if query.startswith("count(")]
+    assert counts == [1, 1]  # the series, then the clusters
+    latest = [n for endpoint, query, n in answers_read if query.startswith("topk(3,")]
+    ranges = [n for endpoint, query, n in answers_read if endpoint == "query_range"]
+    assert latest == [3] and ranges and all(n <= CHART_SERIES for n in ranges)
+    total = int(re.search(r"of (\d+) series drawn", answer.content.decode())[1])
+    assert total > 3
+    assert f"The table lists the 3 largest of {total} series" in answer.content.decode()
 
 
 def test_no_matching_series_is_an_empty_page_not_an_error(ops_client, prometheus_settings, end):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -199,8 +200,8 @@ def metric_csv(metric: Metric, series: list[dict]) -> HttpResponse:
             row = [metric.name, metric.unit, *labels, ts, "" if value is None else value]
             writer.writerow([neutralise(cell) for cell in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    filename = metric.name.replace("/", "_")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    filename = metric.name.replace("/", "_") + ".csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

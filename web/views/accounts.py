@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from billing.ledger.pricing import to_unit
@@ -15,7 +16,7 @@ from billing.resources import RESOURCES
 from billing.utc import month_bounds, month_of, next_month, previous_month
 from kubemon.csv_cells import neutralise
 from web import access, dates, reports
-from web.forms import JobFilter
+from web.forms import JobFilter, show_drawn
 
 JOBS_PER_PAGE = 50
 
@@ -88,6 +89,7 @@ def account(request, pk: int):
         context = {"account": account, "form": form}
         return render(request, "web/account.html", context, status=400)
     month = form.cleaned_data["period"] or month_of(now)
+    show_drawn(form, period=f"{month:%Y-%m}")
     first, last = dates.month_days(month, now)
     tariffs = reports.all_tariffs()
     daily = DailyUsage.objects.filter(account=account)
@@ -168,8 +170,9 @@ def jobs_csv(request, pk: int):
     month = form.cleaned_data["period"] or month_of(timezone.now())
     jobs = filtered_jobs(account, form, month, reports.all_tariffs())
     response = HttpResponse(content_type="text/csv; charset=utf-8")
+    # Django's helper: a non-ASCII name as filename*, a CR or LF percent-encoded.
     name = f"{account.name}-{month:%Y-%m}-jobs.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition_header(True, name)
     writer = csv.writer(response)
     writer.writerow([column for column, _ in CSV_COLUMNS])
     for job in jobs:

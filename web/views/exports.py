@@ -2,7 +2,8 @@
 
 A download serves the file from the export directory (settings.KUBEMON_EXPORT_DIR) by the
 name recorded in the database, never one from the URL, and only if its bytes still have the
-SHA-256 recorded at export time; a missing or changed file gets a page that says so.
+SHA-256 recorded at export time; a missing or changed file gets a page that says so. The
+pages never show where the directory is on the server (the log does).
 """
 
 import io
@@ -65,10 +66,21 @@ def download(request, pk: int):
             "%(sha256)s. It is not served; check the export directory."
         )
         return page(request, message % {"name": record.name, "sha256": record.sha256}, 409)
-    except directory.ExportFileError as e:
+    except directory.ExportFileOutside as e:
         log.error("export file download refused: %s", e)
-        message = _("The file %(name)s cannot be served: %(reason)s")
-        return page(request, message % {"name": record.name, "reason": e}, status=409)
+        message = _(
+            "The file %(name)s leads out of the export directory (by its name or a link); "
+            "it is not served. Check the export directory."
+        )
+        return page(request, message % {"name": record.name}, status=409)
+    except directory.ExportFileError as e:
+        # The reason names the server's directories: for the log, not for the page.
+        log.error("export file download refused: %s", e)
+        message = _(
+            "The file %(name)s cannot be read from the export directory; it is not served. "
+            "The server's log says why."
+        )
+        return page(request, message % {"name": record.name}, status=409)
     response = FileResponse(
         io.BytesIO(content),
         as_attachment=True,

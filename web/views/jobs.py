@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from billing.resources import GIB, QUANTITIES
 from billing.utc import HOUR, month_bounds, month_of, previous_month
 from web import access, charts, dates, reports
-from web.forms import PeriodField
+from web.forms import PeriodField, show_drawn
 
 SIBLINGS = 20
 
@@ -34,6 +34,7 @@ def job(request, pk: int):
         return render(request, "web/job.html", {"job": job, "form": form}, status=400)
     span = usage.aggregate(first=Min("hour"), last=Max("hour"))
     month = form.cleaned_data["period"] or month_of(span["last"] or job.last_seen)
+    show_drawn(form, period=f"{month:%Y-%m}")
     start, end = month_bounds(month)
     tariffs = reports.all_tariffs()
     hours = list(

@@ -24,6 +24,7 @@ from promadapter.params import MetricQuery, ParamError, parse_metric_query
 from promadapter.series import number, series_out
 from web import access
 from web.charts import chart
+from web.forms import show_drawn
 
 # The metrics of the original system's web pages, in its order.
 LIVE_METRICS = (
@@ -177,23 +178,50 @@ def query_of(metric: Metric, data: dict, now: datetime) -> MetricQuery:
     return parse_metric_query(metric, params, now, settings.PROMETHEUS_MAX_POINTS)
 
 
-def fetch(metric: Metric, query: MetricQuery, client: PrometheusClient) -> tuple[list, list]:
-    """Return (the latest sample of every series in the range, the range of the largest ones).
+@dataclass
+class Answer:
+    """What Prometheus said: how many series (and clusters) match, and those read."""
 
-    The selector is the catalog's, built from the filters promadapter checked and escaped;
-    around it only fixed PromQL: the latest value over the range, and the CHART_SERIES series
-    with the largest latest values (pinned to the range's end with `@`, so every step draws
-    the same series).
+    count: int
+    clusters: int
+    latest: list = field(default_factory=list)
+    matrix: list = field(default_factory=list)
+
+    @property
+    def too_many(self) -> bool:
+        return self.count > settings.PROMETHEUS_MAX_SERIES
+
+
+def count(client: PrometheusClient, expr: str, at: datetime) -> int:
+    """How many series expr has at `at`: an answer of one series, however many they are."""
+    counted = client.query(f"count({expr})", at=at)
+    return int(float(counted[0]["value"][1])) if counted else 0
+
+
+def fetch(metric: Metric, query: MetricQuery, client: PrometheusClient) -> Answer:
+    """Count the series first; read at most MAX_ROWS latest values and CHART_SERIES ranges.
+
+    The client reads an answer whole before it checks its series against
+    PROMETHEUS_MAX_SERIES, so the page asks only for answers it knows to be small: a cheap
+    count (as the metric API does before a range query), and nothing more when it is above
+    PROMETHEUS_MAX_SERIES; then the number of clusters (series are named with their cluster
+    when there are several), the latest values of the MAX_ROWS largest series (`topk`,
+    chosen by Prometheus), and the range of the CHART_SERIES largest, pinned to the range's
+    end with `@` so that every step draws the same series. The selector is the catalog's,
+    built from the filters promadapter checked and escaped; around it only fixed PromQL.
     """
     expr = metric.promql(query.filters, query.cluster, settings.KUBEMON_CLUSTER)
     window = f"[{math.ceil((query.end - query.start).total_seconds())}s]"
-    latest = client.query(f"last_over_time({expr}{window})", at=query.end)
-    if not latest:
-        return [], []
+    latest = f"last_over_time({expr}{window})"
+    answer = Answer(count(client, latest, query.end), clusters=0)
+    if answer.count == 0 or answer.too_many:
+        return answer
+    answer.clusters = count(client, f"count by (cluster) ({latest})", query.end)
+    answer.latest = client.query(f"topk({MAX_ROWS}, {latest})", at=query.end)
     at = f"{query.end.timestamp():.3f}"
     largest = f"topk({CHART_SERIES}, last_over_time({expr}{window} @ {at}))"
-    matrix = client.query_range(f"{expr} and {largest}", query.start, query.end, query.step)
-    return latest, matrix
+    answer.matrix = client.query_range(f"{expr} and {largest}", query.start, query.end, query.step)
+    return answer
 
 
 def field_label(form: LiveForm, param: str) -> str:
@@ -205,16 +233,18 @@ def field_label(form: LiveForm, param: str) -> str:
 def live(request):
     """The form, then the chart and the table of the metric asked for."""
     access.require_ops(request.user)
-    form = LiveForm(request.GET or None)
+    form = LiveForm(request.GET or None, initial={"metric": DEFAULT_METRIC, "range": DEFAULT_RANGE})
     context = {"form": form}
     if request.GET and not form.is_valid():
         return render(request, "web/live.html", context, status=400)
     data = form.cleaned_data if request.GET else {}
-    if data.get("end"):
-        # Shown back as the datetime-local input expects it: local time, to the minute.
-        form.data = form.data.copy()
-        form.data["end"] = timezone.localtime(data["end"]).strftime("%Y-%m-%dT%H:%M")
     metric = BY_NAME[data.get("metric") or DEFAULT_METRIC]
+    if request.GET:
+        shown = {"metric": metric.name, "range": data.get("range") or DEFAULT_RANGE}
+        if data.get("end"):
+            # As the datetime-local input expects it: local time, to the minute.
+            shown["end"] = timezone.localtime(data["end"]).strftime("%Y-%m-%dT%H:%M")
+        show_drawn(form, **shown)
     now = timezone.now()
     try:
         query = query_of(metric, data, now)
@@ -223,13 +253,16 @@ def live(request):
         return render(request, "web/live.html", context, status=400)
     context.update(metric=metric, query=query)
     try:
-        latest, matrix = fetch(metric, query, PrometheusClient())
+        answer = fetch(metric, query, PrometheusClient())
     except PrometheusError as e:
         context["prometheus_error"] = e.detail
         context["prometheus_timeout"] = isinstance(e, PrometheusTimeout)
         return render(request, "web/live.html", context, status=503)
-    every = latest_rows(metric, latest)
-    rows = every[:MAX_ROWS]
+    context.update(count=answer.count, too_many=answer.too_many)
+    if answer.too_many:
+        context["max_series"] = settings.PROMETHEUS_MAX_SERIES
+        return render(request, "web/live.html", context)
+    rows = latest_rows(metric, answer.latest)[:MAX_ROWS]
     columns = [
         c for c in ("cluster", *SCOPE_FILTERS[metric.scope]) if any(c in r.labels for r in rows)
     ]
@@ -237,13 +270,11 @@ def live(request):
         row.cells = [row.labels.get(c, "") for c in columns]
         if columns and columns[0] == "cluster":
             row.cells[0] = row.cells[0] or settings.KUBEMON_CLUSTER
-    clusters = len({r.labels.get("cluster", "") for r in every})
     title = _("%(metric)s (%(unit)s)") % {"metric": metric.name, "unit": metric.unit}
     context.update(
-        count=len(every),
-        truncated=len(every) > MAX_ROWS,
+        truncated=answer.count > len(rows),
         rows=rows,
         columns=[field_label(form, c) if c in form.fields else _("Container") for c in columns],
-        chart=chart_of(metric, matrix, clusters, title) if rows else None,
+        chart=chart_of(metric, answer.matrix, answer.clusters, title) if rows else None,
     )
     return render(request, "web/live.html", context)
