@@ -22,6 +22,8 @@ from tests.fixtures.site_data import PASSWORD
 # Open to anyone, by name; health and metrics endpoints (another module) by path.
 PUBLIC = {"login", "logout", "set_language", "api-schema", "api-docs"}
 PUBLIC |= {"admin:login", "admin:logout"}
+# The provider's sign-in and callback (web/sign_in.py), a 404 while none is configured.
+PUBLIC |= {"oidc_authentication_init", "oidc_authentication_callback"}
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
 # Pages of finance only: ops get a 403 (or a 404 for one object), never the page.
 FINANCE_ONLY = {"statements", "statement", "exports", "export-file", "api-statement"}
