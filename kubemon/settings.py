@@ -255,7 +255,8 @@ OIDC_STORE_ID_TOKEN = True
 OIDC_TIMEOUT = envfloat("KUBEMON_OIDC_TIMEOUT", 10.0)
 OIDC_CALLBACK_CLASS = "web.sign_in.Callback"
 OIDC_AUTHENTICATE_CLASS = "web.sign_in.Authenticate"
-LOGIN_REDIRECT_URL_FAILURE = "login"
+# A path: the library redirects to it as given.
+LOGIN_REDIRECT_URL_FAILURE = "/login/"
 # The sign-in button's text ("Sign in with EPFL"); the claim naming the user (`gaspar` at
 # EPFL) and the one listing their groups; the groups whose members are finance or ops.
 KUBEMON_OIDC_PROVIDER_NAME = os.getenv("KUBEMON_OIDC_PROVIDER_NAME", "the identity provider")

@@ -48,8 +48,8 @@ class Backend(auth.OIDCAuthenticationBackend):
     """The library's backend, matching users by a stable claim and syncing their rights."""
 
     def _verify_jws(self, payload, key):
-        claims = super()._verify_jws(payload, key)
         try:
+            claims = super()._verify_jws(payload, key)
             jwt.decode(
                 payload,
                 key,
