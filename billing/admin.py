@@ -40,7 +40,7 @@ class ClusterAdmin(admin.ModelAdmin):
 @admin.register(Account)
 class AccountAdmin(RefreshesDrafts):
     list_display = ["name", "cost_center", "internal_order", "wbs_element", "description"]
-    search_fields = ["name", "cost_center", "internal_order", "wbs_element"]
+    search_fields = ["name", "cost_center", "internal_order", "wbs_element", "idp_groups"]
     filter_horizontal = ["members"]
 
     def changes_drafts(self, form, change: bool) -> bool:

@@ -32,6 +32,17 @@ class Cluster(models.Model):
         return self.name
 
 
+def split_groups(text: str) -> list[str]:
+    """A `|`-separated list of IdP groups, blanks dropped."""
+    return [g.strip() for g in text.split("|") if g.strip()]
+
+
+def validate_group_list(text: str):
+    for group in split_groups(text):
+        if len(group) > 256 or any(c in group for c in "\n\r"):
+            raise ValidationError(f"{group[:40]!r} is not a group name (one line, 256 at most)")
+
+
 class Account(models.Model):
     """Who pays: a lab or unit, with its receiver object in SIFAC.
 
@@ -54,6 +65,16 @@ class Account(models.Model):
     )
     # Who may see the account's usage; staff see every account.
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="accounts")
+    # The identity provider's groups whose members see the account, `|`-separated as in
+    # import_accounts' `groups` column: set at every sign-in from the groups claim
+    # (web/sign_in.py). A few per account, matched in Python, so one text field suffices.
+    idp_groups = models.TextField(
+        "IdP groups",
+        blank=True,
+        help_text="Groups of the identity provider whose members see this account, separated "
+        "by |. Membership follows them at every sign-in.",
+        validators=[validate_group_list],
+    )
 
     class Meta:
         constraints = [
@@ -70,6 +91,9 @@ class Account(models.Model):
 
     def __str__(self):
         return self.name
+
+    def group_list(self) -> list[str]:
+        return split_groups(self.idp_groups)
 
     @property
     def receiver(self) -> tuple[str, str]:

@@ -9,6 +9,7 @@ import json
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -71,6 +72,11 @@ def envmode(name: str, default: str) -> int:
     if not 0 <= mode <= 0o777:
         raise ImproperlyConfigured(f"{name} must be a file mode in octal (0640), not {value!r}")
     return mode
+
+
+def envlist(name: str) -> list[str]:
+    """Parse a comma-separated list; blanks around and between items are dropped."""
+    return [item.strip() for item in os.getenv(name, "").split(",") if item.strip()]
 
 
 def envheaders(name: str) -> dict[str, str]:
@@ -227,6 +233,48 @@ WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in with the school's OpenID Connect provider (mozilla-django-oidc; web/sign_in.py,
+# docs/security.md). Off while OIDC_RP_CLIENT_ID is empty: then only the password form signs
+# in, as in the demo. The OIDC_* names are the library's own.
+OIDC_RP_CLIENT_ID = os.getenv("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = envsecret("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.getenv("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.getenv("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.getenv("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.getenv("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.getenv("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.getenv("OIDC_RP_SCOPES", "openid profile email")
+# The provider's end-session endpoint: when set, logging out also ends the provider's session
+# (RP-initiated logout, web/sign_in.py).
+OIDC_OP_LOGOUT_ENDPOINT = os.getenv("OIDC_OP_LOGOUT_ENDPOINT", "")
+OIDC_OP_LOGOUT_URL_METHOD = "web.sign_in.provider_logout_url"
+# The ID token is kept in the session for the logout's id_token_hint.
+OIDC_STORE_ID_TOKEN = True
+# Seconds each call to the provider may take.
+OIDC_TIMEOUT = envfloat("KUBEMON_OIDC_TIMEOUT", 10.0)
+OIDC_CALLBACK_CLASS = "web.sign_in.Callback"
+OIDC_AUTHENTICATE_CLASS = "web.sign_in.Authenticate"
+# A path: the library redirects to it as given.
+LOGIN_REDIRECT_URL_FAILURE = "/login/"
+# The sign-in button's text ("Sign in with EPFL"); the claim naming the user (`gaspar` at
+# EPFL) and the one listing their groups; the groups whose members are finance or ops.
+KUBEMON_OIDC_PROVIDER_NAME = os.getenv("KUBEMON_OIDC_PROVIDER_NAME", "the identity provider")
+KUBEMON_OIDC_USERNAME_CLAIM = os.getenv("KUBEMON_OIDC_USERNAME_CLAIM", "preferred_username")
+KUBEMON_OIDC_GROUPS_CLAIM = os.getenv("KUBEMON_OIDC_GROUPS_CLAIM", "groups")
+KUBEMON_OIDC_FINANCE_GROUPS = envlist("KUBEMON_OIDC_FINANCE_GROUPS")
+KUBEMON_OIDC_OPS_GROUPS = envlist("KUBEMON_OIDC_OPS_GROUPS")
+# The password form: for the demo and a break-glass admin; off leaves only the provider.
+KUBEMON_LOCAL_LOGIN = envbool("KUBEMON_LOCAL_LOGIN", "True")
+AUTHENTICATION_BACKENDS = [
+    *(["web.sign_in.Backend"] if OIDC_RP_CLIENT_ID else []),
+    *(["django.contrib.auth.backends.ModelBackend"] if KUBEMON_LOCAL_LOGIN else []),
+]
+# The Log out form's redirect to the provider is a form action for the browser.
+if OIDC_OP_LOGOUT_ENDPOINT:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        "{0.scheme}://{0.netloc}".format(urlsplit(OIDC_OP_LOGOUT_ENDPOINT))
+    )
 
 REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate: Token` makes a missing or bad token a 401 (the first

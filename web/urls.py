@@ -1,20 +1,20 @@
 """Pages, the login, the language switch, and the app's own health checks and metrics."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from mozilla_django_oidc import views as oidc_views
 
-from web.views import accounts, exports, health, jobs, live, metrics, overview, statements
+from web import sign_in
+from web.views import accounts, exports, health, jobs, live, login, metrics, overview, statements
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="web/login.html"),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", login.Login.as_view(), name="login"),
+    # Ends the provider's session too when the user came from it (web/sign_in.py).
+    path("logout/", oidc_views.OIDCLogoutView.as_view(), name="logout"),
+    path("oidc/authenticate/", sign_in.Authenticate.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", sign_in.Callback.as_view(), name="oidc_authentication_callback"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", overview.overview, name="overview"),
     path("accounts/", accounts.account_list, name="accounts"),

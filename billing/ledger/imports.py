@@ -24,7 +24,7 @@ from billing import sap_fields as sap
 from billing.ledger.drafts import refresh_open_periods
 from billing.ledger.mappings import mapping_change_problem
 from billing.ledger.tariffs import tariff_change_problem
-from billing.models import Account, Cluster, NamespaceAccount, Tariff
+from billing.models import Account, Cluster, NamespaceAccount, Tariff, split_groups
 from billing.resources import RESOURCES
 from billing.utc import is_hour_aligned
 
@@ -38,12 +38,15 @@ ACCOUNT_COLUMNS = (
     "valid_from",
     "valid_until",
 )
+# Optional: present or absent, anywhere in the header.
+ACCOUNT_OPTIONAL = ("groups",)
 # The CSV column that holds each model field; Account.clean's rule is the receiver's.
 ACCOUNT_FIELDS = {
     "name": "account",
     "cost_center": "receiver",
     "internal_order": "receiver",
     "wbs_element": "receiver",
+    "idp_groups": "groups",
     NON_FIELD_ERRORS: "receiver",
 }
 
@@ -64,23 +67,28 @@ class Summary:
         return f"{self.created} created, {self.changed} changed, {self.unchanged} unchanged"
 
 
-def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
-    """Return (line number, row) pairs of a UTF-8 CSV file with exactly `columns`."""
+def read_rows(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> list[tuple[int, dict]]:
+    """Return (line number, row) pairs of a UTF-8 CSV file with exactly `columns`, in order,
+    and any of the `optional` ones, each at most once, anywhere."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise CsvImportError(f"{path}: cannot read: {e}") from None
     reader = csv.DictReader(text.splitlines(), strict=True)
-    if tuple(reader.fieldnames or ()) != columns:
+    header = list(reader.fieldnames or ())
+    extra = [name for name in header if name in optional]
+    if tuple(n for n in header if n not in optional) != columns or len(set(extra)) < len(extra):
+        also = f" (and optionally {','.join(optional)})" if optional else ""
         raise CsvImportError(
-            f"line 1: the header must be {','.join(columns)}, "
-            f"not {','.join(reader.fieldnames or [])}"
+            f"line 1: the header must be {','.join(columns)}{also}, not {','.join(header)}"
         )
     rows = []
     try:
         for row in reader:
             if None in row or None in row.values():
-                raise CsvImportError(f"line {reader.line_num}: expected {len(columns)} fields")
+                raise CsvImportError(f"line {reader.line_num}: expected {len(header)} fields")
             rows.append((reader.line_num, {k: v.strip() for k, v in row.items()}))
     except csv.Error as e:
         raise CsvImportError(f"line {reader.line_num}: {e}") from None
@@ -189,6 +197,8 @@ class AccountRow:
     namespace: str
     valid_from: datetime
     valid_until: datetime | None
+    # The `groups` column, normalised; None when the file has no such column.
+    groups: str | None = None
 
 
 def account_row(line: int, row: dict) -> AccountRow:
@@ -198,7 +208,8 @@ def account_row(line: int, row: dict) -> AccountRow:
             f"receiver_type: {row['receiver_type']!r} is not {', '.join(sap.RECEIVERS)}"
         )
     field = sap.RECEIVERS[row["receiver_type"]].field
-    account = Account(name=row["account"], **{field: row["receiver"]})
+    groups = "|".join(split_groups(row["groups"])) if "groups" in row else None
+    account = Account(name=row["account"], idp_groups=groups or "", **{field: row["receiver"]})
     validate(account, ACCOUNT_FIELDS)
     validate(Cluster(name=row["cluster"]), {"name": "cluster"})
     mapping = NamespaceAccount(
@@ -212,7 +223,7 @@ def account_row(line: int, row: dict) -> AccountRow:
     validate(mapping, {}, exclude=["cluster", "account"])
     return AccountRow(
         line, row["account"], field, row["receiver"], row["cluster"], row["namespace"],
-        mapping.valid_from, mapping.valid_until,
+        mapping.valid_from, mapping.valid_until, groups,
     )  # fmt: skip
 
 
@@ -230,6 +241,10 @@ def check_accounts(rows: list[AccountRow]):
                 f"line {r.line}: receiver: account {r.account} has another receiver "
                 f"on line {first.line}"
             )
+        if first.groups != r.groups:
+            raise CsvImportError(
+                f"line {r.line}: groups: account {r.account} has other groups on line {first.line}"
+            )
     for i, a in enumerate(rows):
         for b in rows[:i]:
             if (a.cluster, a.namespace) == (b.cluster, b.namespace) and overlaps(
@@ -244,6 +259,8 @@ def check_accounts(rows: list[AccountRow]):
 def save_account(r: AccountRow, summary: Summary) -> Account:
     receiver = dict.fromkeys(("cost_center", "internal_order", "wbs_element"), "")
     receiver[r.receiver_field] = r.receiver
+    if r.groups is not None:  # absent column: the groups stay as they are
+        receiver["idp_groups"] = r.groups
     account = Account.objects.filter(name=r.account).first()
     if account is None:
         summary.created += 1
@@ -286,7 +303,7 @@ def save_mapping(r: AccountRow, account: Account, summary: Summary):
 def import_accounts(path: Path) -> Summary:
     """Create or update accounts, their receivers and their namespace mappings."""
     rows = []
-    for line, row in read_rows(path, ACCOUNT_COLUMNS):
+    for line, row in read_rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL):
         try:
             rows.append(account_row(line, row))
         except ValueError as e:

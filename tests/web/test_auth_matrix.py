@@ -15,13 +15,16 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
-from billing.models import ExportFile, Statement
+from billing.models import Account, ExportFile, Statement
 from tests.fixtures.api_site import site_fixture  # noqa: F401
 from tests.fixtures.site_data import PASSWORD
+from web.sign_in import Backend
 
 # Open to anyone, by name; health and metrics endpoints (another module) by path.
 PUBLIC = {"login", "logout", "set_language", "api-schema", "api-docs"}
 PUBLIC |= {"admin:login", "admin:logout"}
+# The provider's sign-in and callback (web/sign_in.py), a 404 while none is configured.
+PUBLIC |= {"oidc_authentication_init", "oidc_authentication_callback"}
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
 # Pages of finance only: ops get a 403 (or a 404 for one object), never the page.
 FINANCE_ONLY = {"statements", "statement", "exports", "export-file", "api-statement"}
@@ -165,3 +168,30 @@ def test_every_form_refuses_a_post_without_its_csrf_token(db, site, name):
     client.force_login(User.objects.get(username="alice"))
     answer = client.post(reverse(name), {"username": "alice", "password": PASSWORD})
     assert answer.status_code == 403
+
+
+# Users the OpenID Connect backend creates from the provider's claims, each with the groups
+# that make them what one of the local users is.
+SSO_TWINS = {"fiona": ["finance-office"], "oscar": ["cluster-admins"], "alice": ["lab-a-members"]}
+
+
+@pytest.mark.parametrize("local, groups", SSO_TWINS.items())
+def test_a_user_signed_in_by_the_provider_gets_the_answers_of_the_local_user_of_that_role(
+    db, site, settings, local, groups
+):
+    settings.OIDC_RP_CLIENT_ID = "kubemon"
+    settings.OIDC_OP_JWKS_ENDPOINT = "https://idp.example.org/jwks"
+    settings.KUBEMON_OIDC_FINANCE_GROUPS = ["finance-office"]
+    settings.KUBEMON_OIDC_OPS_GROUPS = ["cluster-admins"]
+    Account.objects.filter(name="lab-a").update(idp_groups="lab-a-members")
+    Account.objects.filter(name="lab-b").update(idp_groups="lab-b-members")
+    twin = Backend().create_user(
+        {"sub": "x", "preferred_username": f"sso-{local}", "groups": groups}
+    )
+    mine, theirs = logged_in(local), logged_in(twin.username)
+    different = {}
+    for name, url in guarded(site).items():
+        expected, got = mine.get(url).status_code, theirs.get(url).status_code
+        if expected != got:
+            different[name] = (expected, got)
+    assert different == {}

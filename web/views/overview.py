@@ -53,6 +53,8 @@ def overview(request):
             "cost-per-day", _("Estimated cost per day (CHF)"), daily, first, last, tariffs
         ),
         "account_chart": account_chart(accounts[:8]),
+        # Someone signed in whose groups name no account yet: say whom to ask, not an error.
+        "no_account": not visible,
     }
     if access.sees_every_account(request.user):
         context["health"] = collection_health(now)
