@@ -7,6 +7,7 @@ Kubernetes mounts secrets.
 
 import json
 import os
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -134,6 +135,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_crontab",
+    # Locks out repeated failed sign-ins (AXES_* below).
+    "axes",
     "promadapter",
     "billing",
     "web",
@@ -158,6 +161,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "web.middleware.DisplayTimeZone",
+    # Logs out a session idle for KUBEMON_SESSION_IDLE_SECONDS (web/signin.py).
+    "web.signin.IdleSessions",
+    # Last, as django-axes asks: answers a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Every page's scripts, styles, fonts and images come from the app's static files: no inline
@@ -224,6 +231,41 @@ STATICFILES_DIRS = [("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" /
 WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 
+# Sign-in. django-axes' backend first (web/signin.py): it refuses a locked-out client before
+# any password is checked; then Django's, the users and passwords of the database.
+AUTHENTICATION_BACKENDS = [
+    "web.signin.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after KUBEMON_LOGIN_FAILURE_LIMIT failed sign-ins in a row, counted per username and
+# per client address apart (an address trying many users is locked too), for
+# KUBEMON_LOGIN_LOCKOUT_MINUTES; a success resets the user's count. Failures are kept in the
+# database, shared by every web worker. The address is REMOTE_ADDR, the Ingress controller's
+# behind a proxy (docs/security.md).
+AXES_FAILURE_LIMIT = envint("KUBEMON_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("KUBEMON_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# Django's password rules, applied by the admin's user forms and changepassword.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("KUBEMON_PASSWORD_MIN_LENGTH", 12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# A session without a request for this many seconds is logged out (web/signin.py).
+KUBEMON_SESSION_IDLE_SECONDS = envint("KUBEMON_SESSION_IDLE_SECONDS", 7200)
+# Personal API tokens (/tokens/): the longest life a new one may be given, in days.
+KUBEMON_API_TOKEN_MAX_DAYS = envint("KUBEMON_API_TOKEN_MAX_DAYS", 365)
+# API rates (web/api/throttles.py), DRF's `N/second|minute|hour|day`: anonymous clients per
+# address, token clients per user. Signed-in browser sessions are not throttled.
+KUBEMON_API_ANON_RATE = os.getenv("KUBEMON_API_ANON_RATE", "60/minute")
+KUBEMON_API_TOKEN_RATE = os.getenv("KUBEMON_API_TOKEN_RATE", "600/minute")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -232,8 +274,12 @@ REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate: Token` makes a missing or bad token a 401 (the first
     # class decides), where the session's would make it a 403 without the header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "web.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "web.api.throttles.AnonymousRate",
+        "web.api.throttles.TokenRate",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -294,6 +340,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.getenv("KUBEMON_LOG_LEVEL", "INFO")},
+    # django-axes announces itself at every start, commands included.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
 # Usage collection (python manage.py collect_usage).

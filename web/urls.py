@@ -1,9 +1,19 @@
-"""Pages, the login, the language switch, and the app's own health checks and metrics."""
+"""Pages, the login, API tokens, the language switch, the health checks and self-metrics."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from web.views import accounts, exports, health, jobs, live, metrics, overview, statements
+from web.views import (
+    accounts,
+    exports,
+    health,
+    jobs,
+    live,
+    metrics,
+    overview,
+    statements,
+    tokens,
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -26,4 +36,6 @@ urlpatterns = [
     path("exports/", exports.export_list, name="exports"),
     path("exports/files/<int:pk>", exports.download, name="export-file"),
     path("live/", live.live, name="live"),
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke", tokens.revoke, name="token-revoke"),
 ]
