@@ -12,21 +12,12 @@ import time
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 
 from tests.fixtures.api_site import site_fixture  # noqa: F401
 from tests.fixtures.site_data import PASSWORD
 from web import tokens
 from web.signin import LAST_SEEN
-
-
-@pytest.fixture(autouse=True)
-def fresh_counts():
-    """Throttle counts live in the cache, which outlives a test's database savepoint."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def sign_in(username: str, password: str, address: str = "127.0.0.1"):
