@@ -41,6 +41,7 @@ def api(key: str, url: str, **params):
 def test_creating_a_token_shows_its_key_once_and_stores_only_its_hash(db, site):
     answer = create("alice")
     assert answer.status_code == 201
+    assert "no-store" in answer["Cache-Control"]
     (key,) = KEY.findall(answer.content.decode())
     token = ApiToken.objects.get(user__username="alice")
     assert token.name == "nightly report"
@@ -168,3 +169,17 @@ def test_the_tokens_page_is_in_french_too(db, site):
     client.cookies["django_language"] = "fr"
     page = client.get("/tokens/").content.decode()
     assert "Jetons d’API" in page or "Jetons d'API" in page
+
+
+def test_an_admin_revokes_a_leaked_token_but_cannot_make_one_nor_see_its_hash(db, site):
+    token, key = tokens.issue(User.objects.get(username="alice"), "leaked", 7)
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.org", "unused"))
+    page = admin.get(f"/admin/web/apitoken/{token.pk}/change/").content.decode()
+    assert "leaked" in page and token.key_hash not in page
+    assert admin.get("/admin/web/apitoken/add/").status_code == 403
+    changelist = "/admin/web/apitoken/"
+    admin.post(changelist, {"action": "revoke", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked is not None
+    assert api(key, "/api/v1/usage").status_code == 401

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -25,7 +26,7 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The setting is read per form, so that it may change without a restart of tests.
+        # Read per form, not at import, so that a test may override the setting.
         most = settings.KUBEMON_API_TOKEN_MAX_DAYS
         days = self.fields["days"]
         days.validators.append(MaxValueValidator(most))
@@ -53,7 +54,10 @@ def token_list(request):
     if not form.is_valid():
         return page(request, form, status=400)
     _token, key = tokens.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"])
-    return page(request, TokenForm(), key=key, status=201)
+    answer = page(request, TokenForm(), key=key, status=201)
+    # The key is in this page only: no browser or proxy cache may keep a copy.
+    add_never_cache_headers(answer)
+    return answer
 
 
 @login_required
