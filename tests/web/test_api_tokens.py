@@ -162,6 +162,8 @@ def test_the_schema_documents_the_token_scheme(db, site):
     assert scheme["type"] == "apiKey" and scheme["name"] == "Authorization"
     assert "/tokens/" in scheme["description"] and "401" in scheme["description"]
     assert {"tokenAuth": []} in schema["paths"]["/api/v1/usage"]["get"]["security"]
+    throttled = schema["paths"]["/api/v1/usage"]["get"]["responses"]["429"]
+    assert "Retry-After" in throttled["headers"]
 
 
 def test_the_tokens_page_is_in_french_too(db, site):
