@@ -67,7 +67,7 @@ class Account(models.Model):
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="accounts")
     # The identity provider's groups whose members see the account, `|`-separated as in
     # import_accounts' `groups` column: set at every sign-in from the groups claim
-    # (web/sign_in.py). A few per account, matched in Python, so one text field suffices.
+    # (web/oidc.py). A few per account, matched in Python, so one text field suffices.
     idp_groups = models.TextField(
         "IdP groups",
         blank=True,

@@ -7,6 +7,7 @@ Kubernetes mounts secrets.
 
 import json
 import os
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -140,6 +141,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_crontab",
+    # Locks out repeated failed sign-ins (AXES_* below).
+    "axes",
     "promadapter",
     "billing",
     "web",
@@ -164,6 +167,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "web.middleware.DisplayTimeZone",
+    # Logs out a session idle for KUBEMON_SESSION_IDLE_SECONDS (web/sign_in_guards.py).
+    "web.sign_in_guards.IdleSessions",
+    # Last, as django-axes asks: answers a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Every page's scripts, styles, fonts and images come from the app's static files: no inline
@@ -230,11 +237,44 @@ STATICFILES_DIRS = [("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" /
 WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 
+# Lockout after KUBEMON_LOGIN_FAILURE_LIMIT failed sign-ins in a row, counted per username and
+# per client address apart (an address trying many users is locked too), for
+# KUBEMON_LOGIN_LOCKOUT_MINUTES; a success resets the user's count. Failures are kept in the
+# database, shared by every web worker. The address is REMOTE_ADDR, or behind a proxy that
+# FORWARDED_ALLOW_IPS trusts, the client it names in X-Forwarded-For (web/sign_in_guards.py).
+AXES_FAILURE_LIMIT = envint("KUBEMON_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("KUBEMON_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The proxies whose X-Forwarded-For names the client: gunicorn's own FORWARDED_ALLOW_IPS
+# (deploy/), read here too, so that Django and gunicorn trust the same ones.
+KUBEMON_TRUSTED_PROXIES = envlist("FORWARDED_ALLOW_IPS") or ["127.0.0.1", "::1"]
+AXES_CLIENT_IP_CALLABLE = "web.sign_in_guards.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# Django's password rules, applied by the admin's user forms and changepassword.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("KUBEMON_PASSWORD_MIN_LENGTH", 12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# A session without a request for this many seconds is logged out (web/sign_in_guards.py).
+KUBEMON_SESSION_IDLE_SECONDS = envint("KUBEMON_SESSION_IDLE_SECONDS", 7200)
+# Personal API tokens (/tokens/): the longest life a new one may be given, in days.
+KUBEMON_API_TOKEN_MAX_DAYS = envint("KUBEMON_API_TOKEN_MAX_DAYS", 365)
+# API rates (web/api/throttles.py), DRF's `N/second|minute|hour|day`: anonymous clients per
+# address, token clients per user. Signed-in browser sessions are not throttled.
+KUBEMON_API_ANON_RATE = os.getenv("KUBEMON_API_ANON_RATE", "60/minute")
+KUBEMON_API_TOKEN_RATE = os.getenv("KUBEMON_API_TOKEN_RATE", "600/minute")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in with the school's OpenID Connect provider (mozilla-django-oidc; web/sign_in.py,
+# Sign-in with the school's OpenID Connect provider (mozilla-django-oidc; web/oidc.py,
 # docs/security.md). Off while OIDC_RP_CLIENT_ID is empty: then only the password form signs
 # in, as in the demo. The OIDC_* names are the library's own.
 OIDC_RP_CLIENT_ID = os.getenv("OIDC_RP_CLIENT_ID", "")
@@ -246,15 +286,15 @@ OIDC_OP_JWKS_ENDPOINT = os.getenv("OIDC_OP_JWKS_ENDPOINT", "")
 OIDC_RP_SIGN_ALGO = os.getenv("OIDC_RP_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = os.getenv("OIDC_RP_SCOPES", "openid profile email")
 # The provider's end-session endpoint: when set, logging out also ends the provider's session
-# (RP-initiated logout, web/sign_in.py).
+# (RP-initiated logout, web/oidc.py).
 OIDC_OP_LOGOUT_ENDPOINT = os.getenv("OIDC_OP_LOGOUT_ENDPOINT", "")
-OIDC_OP_LOGOUT_URL_METHOD = "web.sign_in.provider_logout_url"
+OIDC_OP_LOGOUT_URL_METHOD = "web.oidc.provider_logout_url"
 # The ID token is kept in the session for the logout's id_token_hint.
 OIDC_STORE_ID_TOKEN = True
 # Seconds each call to the provider may take.
 OIDC_TIMEOUT = envfloat("KUBEMON_OIDC_TIMEOUT", 10.0)
-OIDC_CALLBACK_CLASS = "web.sign_in.Callback"
-OIDC_AUTHENTICATE_CLASS = "web.sign_in.Authenticate"
+OIDC_CALLBACK_CLASS = "web.oidc.Callback"
+OIDC_AUTHENTICATE_CLASS = "web.oidc.Authenticate"
 # A path: the library redirects to it as given.
 LOGIN_REDIRECT_URL_FAILURE = "/login/"
 # The sign-in button's text ("Sign in with EPFL"); the claim naming the user (`gaspar` at
@@ -266,8 +306,11 @@ KUBEMON_OIDC_FINANCE_GROUPS = envlist("KUBEMON_OIDC_FINANCE_GROUPS")
 KUBEMON_OIDC_OPS_GROUPS = envlist("KUBEMON_OIDC_OPS_GROUPS")
 # The password form: for the demo and a break-glass admin; off leaves only the provider.
 KUBEMON_LOCAL_LOGIN = envbool("KUBEMON_LOCAL_LOGIN", "True")
+# django-axes' backend first (web/sign_in_guards.py): it refuses a locked-out client before any
+# password or provider answer is checked; then the provider's, then the database's passwords.
 AUTHENTICATION_BACKENDS = [
-    *(["web.sign_in.Backend"] if OIDC_RP_CLIENT_ID else []),
+    "web.sign_in_guards.LockoutBackend",
+    *(["web.oidc.Backend"] if OIDC_RP_CLIENT_ID else []),
     *(["django.contrib.auth.backends.ModelBackend"] if KUBEMON_LOCAL_LOGIN else []),
 ]
 # The Log out form's redirect to the provider is a form action for the browser.
@@ -280,8 +323,12 @@ REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate: Token` makes a missing or bad token a 401 (the first
     # class decides), where the session's would make it a 403 without the header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "web.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "web.api.throttles.AnonymousRate",
+        "web.api.throttles.TokenRate",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -297,6 +344,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "web.api.schema.document_rates",
+    ],
 }
 
 # Prometheus (or Thanos Query, Mimir, VictoriaMetrics: the same HTTP API).
@@ -342,6 +393,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.getenv("KUBEMON_LOG_LEVEL", "INFO")},
+    # django-axes announces itself at every start, commands included.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
 # Usage collection (python manage.py collect_usage).

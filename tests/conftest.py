@@ -92,6 +92,18 @@ def fast_password_hashing():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_api_rates_counted():
+    """Each test starts with no API call counted against a rate (web/api/throttles.py).
+
+    The counts live in the cache, which outlives a test's database: without this, a test
+    could be throttled for the calls of the tests before it.
+    """
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def cluster():
     return Cluster(seed=SEED, scrape_interval=SCRAPE_INTERVAL)

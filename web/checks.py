@@ -21,7 +21,7 @@ def secret_key_is_set(app_configs, **kwargs) -> list[Error]:
     ]
 
 
-# The provider's endpoints that sign-in needs (web/sign_in.py); the logout one is optional.
+# The provider's endpoints that sign-in needs (web/oidc.py); the logout one is optional.
 OIDC_ENDPOINTS = (
     "OIDC_OP_AUTHORIZATION_ENDPOINT",
     "OIDC_OP_TOKEN_ENDPOINT",

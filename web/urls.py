@@ -1,20 +1,31 @@
-"""Pages, the login, the language switch, and the app's own health checks and metrics."""
+"""Pages, the login, API tokens, the language switch, the health checks and self-metrics."""
 
 from django.urls import include, path
 from mozilla_django_oidc import views as oidc_views
 
-from web import sign_in
-from web.views import accounts, exports, health, jobs, live, login, metrics, overview, statements
+from web import oidc
+from web.views import (
+    accounts,
+    exports,
+    health,
+    jobs,
+    live,
+    login,
+    metrics,
+    overview,
+    statements,
+    tokens,
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("login/", login.Login.as_view(), name="login"),
-    # Ends the provider's session too when the user came from it (web/sign_in.py).
+    # Ends the provider's session too when the user came from it (web/oidc.py).
     path("logout/", oidc_views.OIDCLogoutView.as_view(), name="logout"),
-    path("oidc/authenticate/", sign_in.Authenticate.as_view(), name="oidc_authentication_init"),
-    path("oidc/callback/", sign_in.Callback.as_view(), name="oidc_authentication_callback"),
+    path("oidc/authenticate/", oidc.Authenticate.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.Callback.as_view(), name="oidc_authentication_callback"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", overview.overview, name="overview"),
     path("accounts/", accounts.account_list, name="accounts"),
@@ -26,4 +37,6 @@ urlpatterns = [
     path("exports/", exports.export_list, name="exports"),
     path("exports/files/<int:pk>", exports.download, name="export-file"),
     path("live/", live.live, name="live"),
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke", tokens.revoke, name="token-revoke"),
 ]

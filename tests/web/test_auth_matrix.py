@@ -3,8 +3,10 @@
 Every URL is asked for anonymously (a login redirect for pages, a 401 with
 `WWW-Authenticate` for the API), with a bad token (401), as a lab member on another lab's
 objects (404, or 403 for a page its role may not open), and as ops on finance's pages and
-endpoints (refused). Only the login, the language switch, the API schema and the health and
-metrics endpoints are public. Passwords and tokens never reach the log.
+endpoints (refused). Personal API tokens act as their owners on every API URL and open no
+page; a revoked or expired one is a 401 everywhere. Only the login, the language switch,
+the API schema and the health and metrics endpoints are public. Passwords and tokens never
+reach the log.
 """
 
 import logging
@@ -13,17 +15,20 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from billing.models import Account, ExportFile, Statement
 from tests.fixtures.api_site import site_fixture  # noqa: F401
 from tests.fixtures.site_data import PASSWORD
-from web.sign_in import Backend
+from web import tokens
+from web.models import ApiToken
+from web.oidc import Backend
 
 # Open to anyone, by name; health and metrics endpoints (another module) by path.
 PUBLIC = {"login", "logout", "set_language", "api-schema", "api-docs"}
 PUBLIC |= {"admin:login", "admin:logout"}
-# The provider's sign-in and callback (web/sign_in.py), a 404 while none is configured.
+# The provider's sign-in and callback (web/oidc.py), a 404 while none is configured.
 PUBLIC |= {"oidc_authentication_init", "oidc_authentication_callback"}
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
 # Pages of finance only: ops get a 403 (or a 404 for one object), never the page.
@@ -50,6 +55,9 @@ def patterns(resolver=None, namespace: str = ""):
 def other_labs_objects(site) -> dict[str, int]:
     """Per route with a `pk`, an object of lab-b (alice is lab-a's member)."""
     statement = Statement.objects.get(account__name="lab-b", period__month="2026-10-01").pk
+    bobs_token = ApiToken.objects.filter(user__username="bob").first()
+    if bobs_token is None:
+        bobs_token, _key = tokens.issue(User.objects.get(username="bob"), "bob's script", 7)
     return {
         "account": site.accounts["lab-b"].pk,
         "account-jobs-csv": site.accounts["lab-b"].pk,
@@ -58,6 +66,7 @@ def other_labs_objects(site) -> dict[str, int]:
         "statement": statement,
         "api-statement": statement,
         "export-file": ExportFile.objects.order_by("pk").first().pk,
+        "token-revoke": bobs_token.pk,
     }
 
 
@@ -151,7 +160,10 @@ def test_ops_reach_no_finance_page_and_no_bill(db, site):
 
 def test_passwords_and_tokens_never_reach_the_log(db, site, caplog):
     token = Token.objects.create(user=User.objects.get(username="alice")).key
+    _personal, personal = tokens.issue(User.objects.get(username="alice"), "logged?", 7)
     with caplog.at_level(logging.DEBUG):
+        Client(HTTP_AUTHORIZATION=f"Token {personal}").get("/api/v1/usage")
+        Client(HTTP_AUTHORIZATION=f"Token {personal}x").get("/api/v1/usage")
         Client().post("/login/", {"username": "alice", "password": PASSWORD})
         Client().post("/login/", {"username": "alice", "password": PASSWORD + "-wrong"})
         Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/exports")
@@ -160,9 +172,60 @@ def test_passwords_and_tokens_never_reach_the_log(db, site, caplog):
     assert caplog.records, "nothing was logged: the test would prove nothing"
     assert PASSWORD not in logged
     assert token not in logged
+    assert personal[13:] not in logged
 
 
-@pytest.mark.parametrize("name", ["login", "set_language", "logout"])
+def token_client(username: str, **state) -> Client:
+    token, key = tokens.issue(User.objects.get(username=username), "matrix", 7)
+    ApiToken.objects.filter(pk=token.pk).update(**state)
+    return Client(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def test_a_lab_members_token_gets_what_its_session_gets_on_every_api_url(db, site):
+    session, token = logged_in("alice"), token_client("alice")
+    wrong = {}
+    for name, url in guarded(site).items():
+        if url.startswith("/api/"):
+            by_session, by_token = session.get(url), token.get(url)
+            if by_token.status_code != by_session.status_code or b"lab-b" in by_token.content:
+                wrong[name] = (by_session.status_code, by_token.status_code)
+    assert wrong == {}
+    assert token.get("/api/v1/usage").status_code == 200
+
+
+def test_an_ops_token_reaches_no_finance_endpoint(db, site):
+    token = token_client("oscar")
+    wrong = {
+        name: answer.status_code
+        for name, url in guarded(site).items()
+        if name in FINANCE_ONLY and url.startswith("/api/")
+        if (answer := token.get(url)).status_code not in (403, 404)
+    }
+    assert wrong == {}
+
+
+def test_a_token_opens_no_page(db, site):
+    token = token_client("fiona")
+    wrong = {}
+    for name, url in guarded(site).items():
+        if not url.startswith("/api/") and token.get(url).status_code not in (302, 405):
+            wrong[name] = token.get(url).status_code
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("state", ["revoked", "expired"])
+def test_every_api_url_refuses_a_revoked_or_expired_token_with_a_401(db, site, state):
+    token = token_client("fiona", **{state if state == "revoked" else "expires": timezone.now()})
+    wrong = {}
+    for name, url in urls(site).items():
+        if url.startswith("/api/") and name not in PUBLIC:
+            answer = token.get(url)
+            if answer.status_code != 401 or answer.get("WWW-Authenticate") != "Token":
+                wrong[name] = answer.status_code
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("name", ["login", "set_language", "logout", "tokens"])
 def test_every_form_refuses_a_post_without_its_csrf_token(db, site, name):
     client = Client(enforce_csrf_checks=True)
     client.force_login(User.objects.get(username="alice"))

@@ -37,7 +37,7 @@ def test_without_local_login_there_is_no_password_form_and_a_password_is_refused
     for name, value in PROVIDER.items():
         setattr(settings, name, value)
     settings.KUBEMON_LOCAL_LOGIN = False
-    settings.AUTHENTICATION_BACKENDS = ["web.sign_in.Backend"]
+    settings.AUTHENTICATION_BACKENDS = ["web.oidc.Backend"]
     settings.OIDC_OP_JWKS_ENDPOINT = "https://idp.example.org/keys"
     User.objects.create_user("breakglass", password="a-long-password-1")
     client = Client()

@@ -2,7 +2,7 @@
 
 A small provider on 127.0.0.1 (tests/fixtures/local_http.py) answers the token, user-info and
 JWKS endpoints with tokens signed here by a test key: the library fetches that JWKS and checks
-the signature and nonce; web/sign_in.py adds the audience and the expiry. A wrong state is
+the signature and nonce; web/oidc.py adds the audience and the expiry. A wrong state is
 refused before any token is asked for. Users are matched by the username claim, never by
 e-mail.
 """
@@ -57,7 +57,7 @@ def provider(settings, db):
         settings.OIDC_OP_USER_ENDPOINT = server.url + "/me"
         settings.OIDC_OP_JWKS_ENDPOINT = server.url + "/jwks"
         settings.KUBEMON_OIDC_USERNAME_CLAIM = "gaspar"
-        settings.AUTHENTICATION_BACKENDS = ["web.sign_in.Backend"]
+        settings.AUTHENTICATION_BACKENDS = ["web.oidc.Backend"]
         TokenProvider.token_requests = 0
         yield server
 

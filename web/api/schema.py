@@ -75,3 +75,21 @@ def page_of(name: str, item, results: str = "results", **fields):
             results: item(many=True),
         },
     )
+
+
+def document_rates(result, generator, **kwargs):
+    """Postprocessing hook: every operation may answer 429 (web/api/throttles.py)."""
+    throttled = {
+        "description": "past the client's rate (anonymous per address, token per user)",
+        "headers": {
+            "Retry-After": {
+                "schema": {"type": "integer"},
+                "description": "seconds until the next request is accepted",
+            }
+        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("429", throttled)
+    return result

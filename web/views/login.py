@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 
-from web import sign_in
+from web import oidc
 
 
 class Login(auth_views.LoginView):
@@ -18,7 +18,7 @@ class Login(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            oidc=sign_in.enabled(),
+            oidc=oidc.enabled(),
             provider=settings.KUBEMON_OIDC_PROVIDER_NAME,
             local_login=settings.KUBEMON_LOCAL_LOGIN,
             **kwargs,
