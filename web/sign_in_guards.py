@@ -35,18 +35,19 @@ class LockoutBackend(AxesStandaloneBackend):
         return super().authenticate(request, username, password, **kwargs)
 
 
-def client_address(request) -> str:
+def client_address(request) -> str | None:
     """The client's address: REMOTE_ADDR, unless that is a proxy FORWARDED_ALLOW_IPS trusts
     (the proxies gunicorn trusts), then the nearest address in X-Forwarded-For that is not.
+    None when unknown (no request, or one made in code, such as the test client's logins).
 
     Behind the Ingress every request comes from the controller: counting failures by
     REMOTE_ADDR would lock everyone out after a few bad passwords from anyone. A client that
     is not a trusted proxy cannot choose its address by sending the header itself.
     """
-    if request is None:
-        return "-"
+    remote = request.META.get("REMOTE_ADDR") if request is not None else None
+    if not remote:
+        return None
     trusted = settings.KUBEMON_TRUSTED_PROXIES
-    remote = request.META.get("REMOTE_ADDR", "") or "-"
     if "*" not in trusted and remote not in trusted:
         return remote
     hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
@@ -62,7 +63,7 @@ def log_failure(sender, credentials, request=None, **kwargs):
     log.warning(
         "sign-in failed: username=%r address=%s request=%s",
         credentials.get("username", ""),
-        client_address(request),
+        client_address(request) or "-",
         getattr(request, "request_id", None) or request_id.current.get(),
     )
 
