@@ -31,7 +31,8 @@ CONTAINER_DEPTH = 3
 
 def without_password(text: str, substitute: str) -> str:
     """text with the password of every URL in it replaced by substitute."""
-    return URL_CREDENTIALS.sub(lambda m: f"{m['user']}{substitute}@", text)
+    # str(): a lazy string (django-axes' settings) passes isinstance(str) without being one.
+    return URL_CREDENTIALS.sub(lambda m: f"{m['user']}{substitute}@", str(text))
 
 
 def secret_values(name: str, value, found: set[str]) -> set[str]:
@@ -44,6 +45,7 @@ def secret_values(name: str, value, found: set[str]) -> set[str]:
         for item in value:
             secret_values(name, item, found)
     elif isinstance(value, str):
+        value = str(value)  # a lazy string passes isinstance(str) (without_password)
         if SECRET_NAMES.search(name):
             found.add(value)
         for match in URL_CREDENTIALS.finditer(value):
