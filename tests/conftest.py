@@ -17,7 +17,11 @@ from simulator.cluster import Cluster
 from simulator.prometheus import PrometheusServer, free_port, load_history, simulator_command
 from tests.fixtures import edge_cluster
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.oidc_provider"]
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.oidc_provider",
+    "tests.fixtures.smtp_server",
+]
 
 SEED = 7
 SCRAPE_INTERVAL = 30
