@@ -1,0 +1,1 @@
+"""Mail to the accounts' contacts: statements at close, budget alerts."""
