@@ -2,7 +2,7 @@
 
 A validator is recorded by name in the migrations (`Rule("cctr")`) and applies its rule
 with the settings of the moment: KUBEMON_SIFAC_ACTIVITY_TYPES, KUBEMON_SIFAC_UNITS and
-KUBEMON_MAX_PRICE_CHF. Pure: it imports no model, so models.py may import it.
+KUBEMON_MAX_PRICE_CHF. Pure: it imports no model, so the models may import it.
 """
 
 from django.conf import settings

@@ -3,7 +3,7 @@
 One table says it for every part: collection stores QUANTITIES (and the daily roll-up the
 `max_field` sums), pricing and the pages bill the field a tariff's policy names
 (`billed_field`), and a tariff is checked against it (`tariff_problem`). Pure: it imports
-nothing of the project, so models.py may import it.
+nothing of the project, so the models may import it.
 """
 
 from dataclasses import dataclass

@@ -1,11 +1,11 @@
 """SAP's rules for the fields kube-monitoring posts to SIFAC, in one place.
 
 The export (billing/sifac/documents.py) builds its texts and checks its fields with these
-functions, and billing/models.py makes field validators of them, so that the imports, the
+functions, and billing/models/ makes field validators of them, so that the imports, the
 admin and `full_clean` refuse when a value is entered whatever the export would refuse at
 month end. The lengths are those of reference/sifac-idoc.md; billing/sifac/layouts.py
 takes them from here. Pure: it imports nothing of the project (the resources and the
-settings are passed in), so models.py may import it.
+settings are passed in), so the models may import it.
 """
 
 import json
