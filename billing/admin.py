@@ -37,8 +37,25 @@ class ClusterAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class AccountForm(forms.ModelForm):
+    """An account as the import checks it: the models' field rules (contacts, rate class,
+    budget), and an empty language is the default one, as an empty `language` cell."""
+
+    class Meta:
+        model = Account
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].required = False
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or Account._meta.get_field("language").default
+
+
 @admin.register(Account)
 class AccountAdmin(RefreshesDrafts):
+    form = AccountForm
     list_display = [
         "name",
         "cost_center",
