@@ -66,7 +66,6 @@ class Tariffs:
 
     def __init__(self, tariffs, rate_class: str = "", _classes: dict | None = None):
         self.every = sorted(tariffs, key=lambda t: (t.resource, t.rate_class, t.valid_from))
-        self.rate_class = rate_class
         self.classes = _classes if _classes is not None else {}
         self.classes[rate_class] = self
         own = {
