@@ -43,7 +43,19 @@ class AccountForm(forms.ModelForm):
 
     class Meta:
         model = Account
-        fields = "__all__"
+        fields = [
+            "name",
+            "description",
+            "cost_center",
+            "internal_order",
+            "wbs_element",
+            "members",
+            "idp_groups",
+            "contacts",
+            "language",
+            "rate_class",
+            "budget_chf",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

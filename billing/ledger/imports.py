@@ -30,7 +30,7 @@ from django.utils import timezone
 from billing import sap_fields as sap
 from billing.ledger.drafts import refresh_open_periods
 from billing.ledger.mappings import mapping_change_problem
-from billing.ledger.tariffs import tariff_change_problem
+from billing.ledger.tariffs import class_words, tariff_change_problem
 from billing.models import (
     Account,
     Cluster,
@@ -223,10 +223,6 @@ def import_tariffs(path: Path) -> Summary:
         warnings += refresh_open_periods(timezone.now())
     summary.warnings = tuple(warnings)
     return summary
-
-
-def class_words(rate_class: str) -> str:
-    return f"rate class {rate_class} " if rate_class else ""
 
 
 def classes_without_accounts(tariffs) -> list[str]:

@@ -38,14 +38,15 @@ def tariff_change_problem(tariff: Tariff) -> str:
         if end > tariff.valid_from and (later is None or start < later):
             return (
                 f"valid_from: from {tariff.valid_from:%Y-%m-%d} until the next "
-                f"{class_name(tariff)}{tariff.resource} tariff it would price closed period "
-                f"{period}"
+                f"{class_words(tariff.rate_class)}{tariff.resource} tariff it would price "
+                f"closed period {period}"
             )
     return ""
 
 
-def class_name(tariff: Tariff) -> str:
-    return f"rate class {tariff.rate_class} " if tariff.rate_class else ""
+def class_words(rate_class: str) -> str:
+    """How messages name a rate class before a resource ('' : nothing, no class)."""
+    return f"rate class {rate_class} " if rate_class else ""
 
 
 def tariff_refusal(tariff: Tariff) -> str:
