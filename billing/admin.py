@@ -37,16 +37,56 @@ class ClusterAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class AccountForm(forms.ModelForm):
+    """An account as the import checks it: the models' field rules (contacts, rate class,
+    budget), and an empty language is the default one, as an empty `language` cell."""
+
+    class Meta:
+        model = Account
+        fields = [
+            "name",
+            "description",
+            "cost_center",
+            "internal_order",
+            "wbs_element",
+            "members",
+            "idp_groups",
+            "contacts",
+            "language",
+            "rate_class",
+            "budget_chf",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].required = False
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or Account._meta.get_field("language").default
+
+
 @admin.register(Account)
 class AccountAdmin(RefreshesDrafts):
-    list_display = ["name", "cost_center", "internal_order", "wbs_element", "description"]
+    form = AccountForm
+    list_display = [
+        "name",
+        "cost_center",
+        "internal_order",
+        "wbs_element",
+        "rate_class",
+        "budget_chf",
+        "language",
+        "description",
+    ]
+    list_filter = ["rate_class", "language"]
     search_fields = ["name", "cost_center", "internal_order", "wbs_element", "idp_groups"]
     filter_horizontal = ["members"]
 
     def changes_drafts(self, form, change: bool) -> bool:
-        # A statement copies its account's receiver; a new account has no statement yet.
-        receiver = {"cost_center", "internal_order", "wbs_element"}
-        return change and bool(receiver & set(form.changed_data))
+        # A statement copies its account's receiver, and the account's rate class chooses
+        # its tariffs; a new account has no statement yet.
+        priced = {"cost_center", "internal_order", "wbs_element", "rate_class"}
+        return change and bool(priced & set(form.changed_data))
 
 
 class NamespaceAccountForm(forms.ModelForm):
@@ -157,7 +197,15 @@ class TariffForm(forms.ModelForm):
 
     class Meta:
         model = Tariff
-        fields = ["resource", "unit", "price_chf", "policy", "valid_from", "activity_type"]
+        fields = [
+            "resource",
+            "rate_class",
+            "unit",
+            "price_chf",
+            "policy",
+            "valid_from",
+            "activity_type",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -170,8 +218,16 @@ class TariffForm(forms.ModelForm):
 @admin.register(Tariff)
 class TariffAdmin(RefreshesDrafts):
     form = TariffForm
-    list_display = ["resource", "unit", "price_chf", "policy", "valid_from", "activity_type"]
-    list_filter = ["resource"]
+    list_display = [
+        "resource",
+        "rate_class",
+        "unit",
+        "price_chf",
+        "policy",
+        "valid_from",
+        "activity_type",
+    ]
+    list_filter = ["resource", "rate_class"]
 
     def priced_a_closed_period(self, obj) -> bool:
         return bool(obj and obj.lines.filter(statement__period__status=Period.Status.CLOSED))

@@ -1,10 +1,10 @@
 """The admin's part in keeping draft statements current: recompute them after a write.
 
-Tariffs, accounts (their receivers), usage rows and collected hours are what an open month's
-drafts are made of (billing/ledger/drafts.py). Their admins derive from RefreshesDrafts,
-which recomputes the drafts right after a save or deletion: every open month's, or, for rows
-of an hour (`month_field`), the months of the rows before and after the change. A month that
-cannot be priced is a warning message; the save stands.
+Tariffs, accounts (their receivers and rate classes), usage rows and collected hours are what
+an open month's drafts are made of (billing/ledger/drafts.py). Their admins derive from
+RefreshesDrafts, which recomputes the drafts right after a save or deletion: every open
+month's, or, for rows of an hour (`month_field`), the months of the rows before and after the
+change. A month that cannot be priced is a warning message; the save stands.
 """
 
 from datetime import UTC, date

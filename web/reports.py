@@ -2,7 +2,9 @@
 
 Sums come from the daily roll-up (DailyUsage) for anything over days, and from HourlyUsage
 for per-job tables; either way one grouped query, never one per row. Costs are estimates at
-the tariffs in force (billing/ledger/costs.py); the statements are the bill.
+the tariffs in force (billing/ledger/costs.py); the statements are the bill. Rows are also
+grouped by their account's rate class, each priced at its class's tariffs: rows of accounts
+of different classes never share a price.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,14 +15,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.ledger.costs import (
+    RATE_CLASS,
     daily_cost_sums,
     day_cost,
     hourly_cost_sums,
     priced,
     tariff_segments,
 )
-from billing.ledger.pricing import Tariffs
-from billing.models import Tariff
+from billing.ledger.pricing import Tariffs, every_tariff
 from billing.resources import RESOURCES
 from billing.utc import HOUR
 from web import charts
@@ -38,7 +40,8 @@ RESOURCE_NAMES = {
 
 
 def all_tariffs() -> Tariffs:
-    return Tariffs(Tariff.objects.all())
+    """Every tariff; the functions below price each row at its rate class's."""
+    return every_tariff()
 
 
 def days(first: date, last: date) -> list[date]:
@@ -47,19 +50,21 @@ def days(first: date, last: date) -> list[date]:
 
 def cost_per_day(daily, first: date, last: date, tariffs: Tariffs) -> dict[str, list[Decimal]]:
     """Estimated cost per resource for each day of [first, last], zero where nothing ran."""
-    rows = {
-        r["day"]: r
-        for r in daily.filter(day__gte=first, day__lte=last)
-        .values("day")
+    costs: dict[date, dict[str, Decimal]] = {}
+    rows = (
+        daily.filter(day__gte=first, day__lte=last)
+        .values("day", RATE_CLASS)
         .annotate(**daily_cost_sums())
         .order_by()
+    )
+    for row in rows:
+        day = costs.setdefault(row["day"], {})
+        for resource, cost in day_cost(row, row["day"], tariffs.for_class(row[RATE_CLASS])).items():
+            day[resource] = day.get(resource, ZERO) + cost
+    return {
+        resource: [costs.get(day, {}).get(resource, ZERO) for day in days(first, last)]
+        for resource in RESOURCES
     }
-    series = {resource: [] for resource in RESOURCES}
-    for day in days(first, last):
-        costs = day_cost(rows[day], day, tariffs) if day in rows else {}
-        for resource in RESOURCES:
-            series[resource].append(costs.get(resource, Decimal(0)))
-    return series
 
 
 def cost_chart(chart_id: str, title: str, daily, first: date, last: date, tariffs) -> dict:
@@ -78,12 +83,14 @@ def cost_chart(chart_id: str, title: str, daily, first: date, last: date, tariff
 
 
 def day_segments(first: date, last: date, tariffs: Tariffs) -> list[tuple[date, date]]:
-    """Split days [first, last] where a tariff or a month starts, as inclusive day ranges.
+    """Split days [first, last] where a tariff (of any rate class) or a month starts, as
+    inclusive day ranges.
 
     A tariff starting during a day applies from the next day on, as day_cost prices it.
     """
     start, end = day_start(first), day_start(last + timedelta(days=1))
-    cuts = {ceil_day(b) for _, b in tariff_segments(start, end, tariffs)} | {first}
+    segments = tariff_segments(start, end, *tariffs.every_class())
+    cuts = {ceil_day(b) for _, b in segments} | {first}
     edges = sorted(cuts)
     return [(a, b - timedelta(days=1)) for a, b in zip(edges, edges[1:], strict=False)]
 
@@ -95,14 +102,16 @@ def ceil_day(t: datetime) -> date:
 def costs_by(daily, keys: list[str], first: date, last: date, tariffs: Tariffs) -> list[dict]:
     """Sums and estimated cost per group of `keys` over days [first, last], dearest first.
 
-    One query grouped by stretch of days with constant tariffs (months, usually), each
-    priced as a statement line is (billing.ledger.costs.priced); `billed` holds, per resource,
-    the quantity billed (in the tariff's unit, by its policy) and its amount.
+    One query grouped by stretch of days with constant tariffs (months, usually) and rate
+    class, each priced as a statement line is (billing.ledger.costs.priced); `billed` holds,
+    per resource, the quantity billed (in the tariff's unit, by its policy) and its amount.
     """
     segments = day_segments(first, last, tariffs)
     rows = (
         daily.filter(day__gte=first, day__lte=last)
-        .values(*keys, segment=segment_of("day", [seg_last for _, seg_last in segments]))
+        .values(
+            *keys, RATE_CLASS, segment=segment_of("day", [seg_last for _, seg_last in segments])
+        )
         .annotate(**daily_cost_sums())
         .order_by()
     )
@@ -110,9 +119,10 @@ def costs_by(daily, keys: list[str], first: date, last: date, tariffs: Tariffs) 
     for row in rows:
         key = tuple(row[k] for k in keys)
         group = groups.setdefault(key, new_group(keys, key))
-        add_priced(group, priced(row, day_start(segments[row["segment"]][0]), tariffs))
+        at = day_start(segments[row["segment"]][0])
+        add_priced(group, priced(row, at, tariffs.for_class(row[RATE_CLASS])))
         for field, value in row.items():
-            if field not in keys and field != "segment":
+            if field not in keys and field not in ("segment", RATE_CLASS):
                 group[field] = group.get(field, 0.0) + (value or 0.0)
     for group in groups.values():
         group.update(job_figures(group))
@@ -142,10 +152,11 @@ def add_priced(group: dict, lines: dict[str, tuple[Decimal, Decimal]]):
 def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[dict]:
     """Per job over [start, end): every quantity, hours, efficiency and estimated cost.
 
-    One query grouped by stretch of constant tariffs (usually one), priced as a statement
-    line is, so a job's cost is exact for its sums whatever tariff changes the month holds.
+    One query grouped by stretch of constant tariffs (usually one) and rate class, priced
+    as a statement line is, so a job's cost is exact for its sums whatever tariff changes
+    the month holds.
     """
-    segments = tariff_segments(start, end, tariffs)
+    segments = tariff_segments(start, end, *tariffs.every_class())
     rows = (
         hourly.filter(hour__gte=start, hour__lt=end)
         .values(
@@ -156,6 +167,7 @@ def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[d
             "job__name",
             "job__parent_kind",
             "job__parent_name",
+            RATE_CLASS,
             # Hours are aligned, so the last hour of a stretch is an hour before its end.
             segment=segment_of("hour", [seg_end - HOUR for _, seg_end in segments]),
         )
@@ -165,7 +177,8 @@ def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[d
     jobs: dict[int, dict] = {}
     for row in rows:
         job = jobs.setdefault(row["job_id"], job_entry(row))
-        add_priced(job, priced(row, segments[row["segment"]][0], tariffs))
+        schedule = tariffs.for_class(row[RATE_CLASS])
+        add_priced(job, priced(row, segments[row["segment"]][0], schedule))
         job["hours"] += row["hours"]
         job["first_hour"] = min(job["first_hour"], row["first_hour"])
         for field, value in row.items():

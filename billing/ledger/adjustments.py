@@ -3,7 +3,7 @@
 The hour's usage rows stay as they were billed. For each job, account and resource, the
 difference between the new collection and what was billed (usage rows plus earlier
 adjustments) becomes an adjustment in the next open period, at the tariff of the hour it
-belongs to; a statement bills it as an adjustment line.
+belongs to for the account's rate class; a statement bills it as an adjustment line.
 """
 
 from datetime import datetime
@@ -13,8 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.ledger.periods import closed_period_at, next_open_period
-from billing.ledger.pricing import DETAIL_STEP, Tariffs, raw_quantity, to_unit
-from billing.models import Adjustment, Cluster, CollectedHour, CollectionRun, HourlyUsage, Tariff
+from billing.ledger.pricing import DETAIL_STEP, every_tariff, raw_quantity, to_unit
+from billing.models import (
+    Account,
+    Adjustment,
+    Cluster,
+    CollectedHour,
+    CollectionRun,
+    HourlyUsage,
+    Tariff,
+)
 from billing.resources import QUANTITIES, RESOURCES
 
 # A late hour's new quantities: {(job id, account id): {quantity name: value}}.
@@ -45,7 +53,8 @@ def billed_so_far(cluster: Cluster, hour: datetime) -> tuple[dict, dict]:
 def record_late_hour(cluster: Cluster, hour: datetime, new: LateUsage, run: CollectionRun) -> int:
     """Turn a new collection of an hour of a closed period into adjustments; return how many."""
     period = closed_period_at(hour)
-    tariffs = Tariffs(Tariff.objects.all())
+    tariffs = every_tariff()
+    classes = dict(Account.objects.values_list("pk", "rate_class"))
     now = timezone.now()
     with transaction.atomic():
         target = next_open_period(period.month)
@@ -53,8 +62,9 @@ def record_late_hour(cluster: Cluster, hour: datetime, new: LateUsage, run: Coll
         zero = dict.fromkeys(QUANTITIES, 0.0)
         adjustments = []
         for job_id, account_id in sorted(new.keys() | old.keys()):
+            schedule = tariffs.for_class(classes[account_id])
             for resource in RESOURCES:
-                tariff = tariffs.at(resource, hour)
+                tariff = schedule.at(resource, hour)
                 if tariff is None:
                     continue  # the closed statement billed nothing for it either
                 was = billed(old.get((job_id, account_id), zero), tariff, hour)

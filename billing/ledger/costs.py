@@ -4,7 +4,9 @@ Statements price each job-hour at its own tariff and round each line (billing/le
 they are the bill. Pages price the daily roll-up at the tariff in force when each UTC day
 began: per group and stretch of constant tariffs as a statement line is rounded (`priced`),
 which gives an account's statement total whenever tariffs change at midnight UTC, as they
-do at month starts; per day for charts, unrounded (`day_cost`).
+do at month starts; per day for charts, unrounded (`day_cost`). Each row is priced at the
+tariffs of its accounts' rate class (billing/ledger/pricing.py): rows of several accounts
+carry the class as RATE_CLASS, grouped by it so that one row holds one class.
 """
 
 from datetime import UTC, date, datetime, time
@@ -17,6 +19,9 @@ from billing.ledger.pricing import CENT, Tariffs, amount, round_quantity, to_uni
 from billing.resources import MAX_FIELDS, QUANTITIES, RESOURCES, billed_field
 from billing.utc import month_bounds, months_touching
 
+# The usage rows' lookup of their account's rate class: group by it, then price each row
+# at `tariffs.for_class(row[RATE_CLASS])`.
+RATE_CLASS = "account__rate_class"
 # Every DailyUsage sum a cost may need; aggregate these (Sum) before pricing.
 COST_FIELDS = sorted(
     {spec.field(policy) for spec in RESOURCES.values() for policy in spec.policies}
@@ -55,23 +60,32 @@ def day_cost(row: dict, day: date, tariffs: Tariffs) -> dict[str, Decimal]:
     return cost_at(row, datetime.combine(day, time(), tzinfo=UTC), tariffs)
 
 
-def tariff_segments(start: datetime, end: datetime, tariffs: Tariffs) -> list[tuple]:
-    """Split [start, end) where any tariff starts, so each part has one price per resource.
+def tariff_segments(start: datetime, end: datetime, *schedules: Tariffs) -> list[tuple]:
+    """Split [start, end) where a tariff of any of `schedules` (one per rate class priced)
+    starts, so each part has one price per resource and class.
 
     Storage is prorated per calendar month, so parts never span two months either.
     """
     cuts = {start, end}
-    cuts.update(t for starts in tariffs.starts.values() for t in starts if start < t < end)
+    cuts.update(
+        t
+        for tariffs in schedules
+        for starts in tariffs.starts.values()
+        for t in starts
+        if start < t < end
+    )
     cuts.update(month_bounds(m)[0] for m in months_touching(start, end)[1:])
     edges = sorted(cuts)
     return list(zip(edges, edges[1:], strict=False))
 
 
 def total_cost(rows, tariffs: Tariffs) -> Decimal:
-    """The cost of rows carrying a `day` and the COST_FIELDS sums, rounded to the cent."""
-    total = sum(
-        (sum(day_cost(r, r["day"], tariffs).values(), Decimal(0)) for r in rows), Decimal(0)
-    )
+    """The cost of rows carrying a `day`, their RATE_CLASS and the COST_FIELDS sums, each
+    at its class's tariffs, rounded to the cent."""
+    total = Decimal(0)
+    for r in rows:
+        costs = day_cost(r, r["day"], tariffs.for_class(r[RATE_CLASS]))
+        total += sum(costs.values(), Decimal(0))
     return chf(total)
 
 

@@ -1,8 +1,9 @@
 """Draft statements, kept current by whoever changes what they are made of, read as stored.
 
 An open month's statements (drafts) are made of its usage rows, its collected and flagged
-hours, its adjustments, the tariffs and the accounts' receivers. Each writer of those
-recomputes the open months' drafts right after its write, by an explicit call:
+hours, its adjustments, the tariffs and the accounts' receivers and rate classes. Each
+writer of those recomputes the open months' drafts right after its write, by an explicit
+call:
 
 - collection, after each run, the open months of its window (`refresh_open_drafts`, through
   billing.ledger.intake); the adjustments it records are among its writes;
@@ -76,8 +77,9 @@ def drafts_are_current(month: date, period: Period | None) -> bool:
 
     Reads only. A closed month's statements are final. A month without statements is
     current when it has nothing to bill; otherwise the oldest draft must be younger than the
-    last hour collected, adjustment recorded and tariff saved. (Receivers and usage rows
-    changed in the admin leave no time behind: the admin refreshes the drafts itself.)
+    last hour collected, adjustment recorded and tariff saved. (Receivers, rate classes and
+    usage rows changed in the admin or the import leave no time behind: those writers
+    refresh the drafts themselves.)
     """
     if period is not None and period.is_closed:
         return True

@@ -1,5 +1,12 @@
 """CSV imports maintained by finance: tariffs and accounts with their namespace mappings.
 
+Columns are read by header name: the required ones must be there, the optional ones may be
+absent or anywhere, and a column the import does not know, or twice, refuses the file (a
+misspelt optional column is not silently ignored). An absent optional column of an account
+leaves that field of existing accounts as it is (new ones get the default); present, its
+cell sets it, an empty cell to its empty value (no groups, no contacts, `en`, no rate
+class, no budget).
+
 A file is checked whole before anything is written: the first bad row refuses the import
 with its line number and the field at fault, and the database stays as it was. Importing
 the same file again changes nothing. Each row is checked by the models' own validation
@@ -23,12 +30,20 @@ from django.utils import timezone
 from billing import sap_fields as sap
 from billing.ledger.drafts import refresh_open_periods
 from billing.ledger.mappings import mapping_change_problem
-from billing.ledger.tariffs import tariff_change_problem
-from billing.models import Account, Cluster, NamespaceAccount, Tariff, split_groups
+from billing.ledger.tariffs import class_words, tariff_change_problem
+from billing.models import (
+    Account,
+    Cluster,
+    NamespaceAccount,
+    Tariff,
+    split_addresses,
+    split_groups,
+)
 from billing.resources import RESOURCES
 from billing.utc import is_hour_aligned
 
 TARIFF_COLUMNS = ("resource", "unit", "price_chf", "policy", "valid_from", "activity_type")
+TARIFF_OPTIONAL = ("rate_class",)
 ACCOUNT_COLUMNS = (
     "account",
     "receiver_type",
@@ -38,15 +53,22 @@ ACCOUNT_COLUMNS = (
     "valid_from",
     "valid_until",
 )
-# Optional: present or absent, anywhere in the header.
-ACCOUNT_OPTIONAL = ("groups",)
+# Optional account-level columns and the Account field each sets: present or absent,
+# anywhere in the header; every row of an account must agree on them.
+ACCOUNT_OPTIONAL = {
+    "groups": "idp_groups",
+    "contacts": "contacts",
+    "language": "language",
+    "rate_class": "rate_class",
+    "budget_chf": "budget_chf",
+}
 # The CSV column that holds each model field; Account.clean's rule is the receiver's.
 ACCOUNT_FIELDS = {
     "name": "account",
     "cost_center": "receiver",
     "internal_order": "receiver",
     "wbs_element": "receiver",
-    "idp_groups": "groups",
+    **{field: column for column, field in ACCOUNT_OPTIONAL.items()},
     NON_FIELD_ERRORS: "receiver",
 }
 
@@ -67,23 +89,33 @@ class Summary:
         return f"{self.created} created, {self.changed} changed, {self.unchanged} unchanged"
 
 
-def read_rows(
-    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> list[tuple[int, dict]]:
-    """Return (line number, row) pairs of a UTF-8 CSV file with exactly `columns`, in order,
-    and any of the `optional` ones, each at most once, anywhere."""
+def check_header(header: list[str], columns: tuple[str, ...], optional) -> None:
+    """Refuse a header without every one of `columns`, or with a column twice or one that
+    is neither required nor `optional`, naming it."""
+    for name in header:
+        if name not in columns and name not in optional:
+            known = ",".join(columns) + "".join(f",[{o}]" for o in optional)
+            raise CsvImportError(
+                f"line 1: the header has an unknown column {name!r} (the columns: {known})"
+            )
+        if header.count(name) > 1:
+            raise CsvImportError(f"line 1: the header has the column {name} twice")
+    for name in columns:
+        if name not in header:
+            raise CsvImportError(f"line 1: the header lacks the required column {name}")
+
+
+def read_rows(path: Path, columns: tuple[str, ...], optional=()) -> list[tuple[int, dict]]:
+    """Return (line number, row) pairs of a UTF-8 CSV file, columns by header name: every
+    one of `columns`, and any of the `optional` ones, each once, in any order."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise CsvImportError(f"{path}: cannot read: {e}") from None
     reader = csv.DictReader(text.splitlines(), strict=True)
-    header = list(reader.fieldnames or ())
-    extra = [name for name in header if name in optional]
-    if tuple(n for n in header if n not in optional) != columns or len(set(extra)) < len(extra):
-        also = f" (and optionally {','.join(optional)})" if optional else ""
-        raise CsvImportError(
-            f"line 1: the header must be {','.join(columns)}{also}, not {','.join(header)}"
-        )
+    header = [name.strip() for name in reader.fieldnames or ()]
+    check_header(header, columns, optional)
+    reader.fieldnames = header
     rows = []
     try:
         for row in reader:
@@ -136,23 +168,27 @@ def tariff_from(row: dict) -> Tariff:
         policy=row["policy"],
         valid_from=parse_valid_time(row["valid_from"], "valid_from"),
         activity_type=row["activity_type"],
+        # Absent or empty: the tariff of every account without a tariff of its own class.
+        rate_class=row.get("rate_class", ""),
     )
     validate(tariff, {})
     return tariff
 
 
 def import_tariffs(path: Path) -> Summary:
-    """Create or update the tariffs of a CSV file (identity: resource and valid_from)."""
+    """Create or update the tariffs of a CSV file (identity: resource, rate class and
+    valid_from)."""
     tariffs = {}
-    for line, row in read_rows(path, TARIFF_COLUMNS):
+    for line, row in read_rows(path, TARIFF_COLUMNS, TARIFF_OPTIONAL):
         try:
             tariff = tariff_from(row)
         except ValueError as e:
             raise CsvImportError(f"line {line}: {e}") from None
-        key = (tariff.resource, tariff.valid_from)
+        key = (tariff.resource, tariff.rate_class, tariff.valid_from)
         if key in tariffs:
             raise CsvImportError(
-                f"line {line}: valid_from: a second {key[0]} tariff from that time"
+                f"line {line}: valid_from: a second {class_words(tariff.rate_class)}"
+                f"{key[0]} tariff from that time"
             )
         tariffs[key] = (line, tariff)
     summary = Summary()
@@ -163,7 +199,7 @@ def import_tariffs(path: Path) -> Summary:
             # corrected file must still replace it.
             old = (
                 Tariff.objects.defer("price_chf")
-                .filter(resource=new.resource, valid_from=new.valid_from)
+                .filter(resource=new.resource, rate_class=new.rate_class, valid_from=new.valid_from)
                 .first()
             )
             fields = ("unit", "policy", "activity_type")
@@ -182,9 +218,26 @@ def import_tariffs(path: Path) -> Summary:
                 summary.changed += 1
             else:
                 summary.created += 1
+    warnings = classes_without_accounts(tariffs.values())
     if summary.created or summary.changed:
-        summary.warnings = tuple(refresh_open_periods(timezone.now()))
+        warnings += refresh_open_periods(timezone.now())
+    summary.warnings = tuple(warnings)
     return summary
+
+
+def classes_without_accounts(tariffs) -> list[str]:
+    """Say which rate classes of the file no account has: their tariffs price nobody yet
+    (not an error: the tariffs may come before the accounts)."""
+    lines: dict[str, int] = {}
+    for line, tariff in tariffs:
+        if tariff.rate_class:
+            lines.setdefault(tariff.rate_class, line)
+    used = set(Account.objects.filter(rate_class__in=lines).values_list("rate_class", flat=True))
+    return [
+        f"line {line}: rate_class: no account has rate class {code}; its tariffs price nobody yet"
+        for code, line in sorted(lines.items(), key=lambda item: item[1])
+        if code not in used
+    ]
 
 
 @dataclass
@@ -197,8 +250,29 @@ class AccountRow:
     namespace: str
     valid_from: datetime
     valid_until: datetime | None
-    # The `groups` column, normalised; None when the file has no such column.
-    groups: str | None = None
+    # The Account fields the file's optional columns set, normalised; a column the file
+    # lacks is not there.
+    details: dict
+
+
+def account_details(row: dict) -> dict:
+    """The Account fields of the optional columns present in `row`, normalised; raise
+    ValueError naming the column of a budget that is not a number."""
+    cells = {column: row[column] for column in ACCOUNT_OPTIONAL if column in row}
+    if "groups" in cells:
+        cells["groups"] = "|".join(split_groups(cells["groups"]))
+    if "contacts" in cells:
+        cells["contacts"] = "|".join(split_addresses(cells["contacts"]))
+    if "language" in cells:
+        cells["language"] = cells["language"] or Account._meta.get_field("language").default
+    if cells.get("budget_chf"):
+        try:
+            cells["budget_chf"] = Decimal(cells["budget_chf"])
+        except InvalidOperation:
+            raise ValueError(f"budget_chf: {cells['budget_chf']!r} is not a number") from None
+    elif "budget_chf" in cells:
+        cells["budget_chf"] = None  # an empty cell: no budget
+    return {ACCOUNT_OPTIONAL[column]: value for column, value in cells.items()}
 
 
 def account_row(line: int, row: dict) -> AccountRow:
@@ -208,8 +282,8 @@ def account_row(line: int, row: dict) -> AccountRow:
             f"receiver_type: {row['receiver_type']!r} is not {', '.join(sap.RECEIVERS)}"
         )
     field = sap.RECEIVERS[row["receiver_type"]].field
-    groups = "|".join(split_groups(row["groups"])) if "groups" in row else None
-    account = Account(name=row["account"], idp_groups=groups or "", **{field: row["receiver"]})
+    details = account_details(row)
+    account = Account(name=row["account"], **details, **{field: row["receiver"]})
     validate(account, ACCOUNT_FIELDS)
     validate(Cluster(name=row["cluster"]), {"name": "cluster"})
     mapping = NamespaceAccount(
@@ -223,7 +297,7 @@ def account_row(line: int, row: dict) -> AccountRow:
     validate(mapping, {}, exclude=["cluster", "account"])
     return AccountRow(
         line, row["account"], field, row["receiver"], row["cluster"], row["namespace"],
-        mapping.valid_from, mapping.valid_until, groups,
+        mapping.valid_from, mapping.valid_until, details,
     )  # fmt: skip
 
 
@@ -232,7 +306,8 @@ def overlaps(a_from, a_until, b_from, b_until) -> bool:
 
 
 def check_accounts(rows: list[AccountRow]):
-    """Refuse two receivers for one account, and overlapping mappings of one namespace."""
+    """Refuse two receivers, or two values of an optional account column, for one account,
+    and overlapping mappings of one namespace."""
     receivers: dict[str, AccountRow] = {}
     for r in rows:
         first = receivers.setdefault(r.account, r)
@@ -241,10 +316,12 @@ def check_accounts(rows: list[AccountRow]):
                 f"line {r.line}: receiver: account {r.account} has another receiver "
                 f"on line {first.line}"
             )
-        if first.groups != r.groups:
-            raise CsvImportError(
-                f"line {r.line}: groups: account {r.account} has other groups on line {first.line}"
-            )
+        for column, field in ACCOUNT_OPTIONAL.items():
+            if first.details.get(field) != r.details.get(field):
+                raise CsvImportError(
+                    f"line {r.line}: {column}: account {r.account} has another {column} "
+                    f"on line {first.line}"
+                )
     for i, a in enumerate(rows):
         for b in rows[:i]:
             if (a.cluster, a.namespace) == (b.cluster, b.namespace) and overlaps(
@@ -257,16 +334,15 @@ def check_accounts(rows: list[AccountRow]):
 
 
 def save_account(r: AccountRow, summary: Summary) -> Account:
-    receiver = dict.fromkeys(("cost_center", "internal_order", "wbs_element"), "")
-    receiver[r.receiver_field] = r.receiver
-    if r.groups is not None:  # absent column: the groups stay as they are
-        receiver["idp_groups"] = r.groups
+    fields = dict.fromkeys(("cost_center", "internal_order", "wbs_element"), "")
+    fields[r.receiver_field] = r.receiver
+    fields.update(r.details)  # an absent column leaves its field as it is
     account = Account.objects.filter(name=r.account).first()
     if account is None:
         summary.created += 1
-        return Account.objects.create(name=r.account, **receiver)
-    if any(getattr(account, f) != v for f, v in receiver.items()):
-        for f, v in receiver.items():
+        return Account.objects.create(name=r.account, **fields)
+    if any(getattr(account, f) != v for f, v in fields.items()):
+        for f, v in fields.items():
             setattr(account, f, v)
         account.save()
         summary.changed += 1
@@ -316,9 +392,24 @@ def import_accounts(path: Path) -> Summary:
             if r.account not in accounts:
                 accounts[r.account] = save_account(r, summary)
             save_mapping(r, accounts[r.account], summary)
-    if summary.changed:  # a statement copies its account's receiver
-        summary.warnings = tuple(refresh_open_periods(timezone.now()))
+    warnings = classes_without_tariffs(rows)
+    if summary.changed:  # a statement copies its account's receiver, and its class prices it
+        warnings += refresh_open_periods(timezone.now())
+    summary.warnings = tuple(warnings)
     return summary
+
+
+def classes_without_tariffs(rows: list[AccountRow]) -> list[str]:
+    """Say which accounts of the file have a rate class without tariffs: they pay the
+    class-less ones until it has some (not an error: the tariffs may come later)."""
+    classes = {r.account: (r.line, r.details.get("rate_class")) for r in reversed(rows)}
+    priced = set(Tariff.objects.values_list("rate_class", flat=True).distinct())
+    return [
+        f"line {line}: rate_class: rate class {code} has no tariffs; account {name} pays the "
+        "tariffs without a class"
+        for name, (line, code) in sorted(classes.items(), key=lambda item: item[1][0])
+        if code and code not in priced
+    ]
 
 
 def resources_help() -> str:

@@ -1,10 +1,11 @@
 """Monthly statements: one per account per period, priced line by line.
 
 A line prices one resource at one tariff over the hours that tariff was in force in the
-month (a tariff change mid-month gives two lines), plus one line per resource and tariff
-for the adjustments billed in the period. Every line keeps its jobs' shares; its job-hours
-are the account's usage rows of the line's hours, and their collection runs are the runs
-that marked those hours collected (see `line_sources`).
+month for the account's rate class (a tariff change mid-month gives two lines; see
+billing/ledger/pricing.py for which tariff prices which class), plus one line per
+resource and tariff for the adjustments billed in the period. Every line keeps its jobs'
+shares; its job-hours are the account's usage rows of the line's hours, and their
+collection runs are the runs that marked those hours collected (see `line_sources`).
 
 Statements of an open period are drafts, recomputed by `refresh_statements` whenever what
 they are made of changes, by whoever changed it (billing/ledger/drafts.py); pages and the
@@ -23,6 +24,7 @@ from billing.ledger.pricing import (
     DETAIL_STEP,
     Tariffs,
     amount,
+    every_tariff,
     raw_quantity,
     round_quantity,
     to_unit,
@@ -37,7 +39,6 @@ from billing.models import (
     Statement,
     StatementJob,
     StatementLine,
-    Tariff,
 )
 from billing.resources import QUANTITIES, RESOURCES
 from billing.utc import HOUR, hour_ranges, month_bounds
@@ -61,8 +62,10 @@ class Bucket:
 
 
 def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
-    """Group the month's job-hours by (account, resource, tariff)."""
+    """Group the month's job-hours by (account, resource, tariff), each account's hours
+    priced at the tariffs of its rate class."""
     start, end = month_bounds(period.month)
+    classes = dict(Account.objects.values_list("pk", "rate_class"))
     buckets: dict[tuple, Bucket] = defaultdict(Bucket)
     rows = HourlyUsage.objects.filter(hour__gte=start, hour__lt=end).values(
         "account_id", "job_id", "job__cluster_id", "hour", *QUANTITIES
@@ -75,8 +78,9 @@ def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
     }
     for row in rows.iterator(chunk_size=5000):
         run_id = collected.get((row["job__cluster_id"], row["hour"]))
+        schedule = tariffs.for_class(classes[row["account_id"]])
         for resource, spec in RESOURCES.items():
-            tariff = tariffs.at(resource, row["hour"])
+            tariff = schedule.at(resource, row["hour"])
             if tariff is None:
                 if row[spec.usage_field] or (spec.request_field and row[spec.request_field]):
                     raise PricingError(
@@ -175,7 +179,7 @@ def refresh_statements(period: Period, now: datetime) -> list[Statement]:
 def write_statements(period: Period, now: datetime) -> list[Statement]:
     """Compute and store the statements of a locked open period, ids kept per account."""
     start, end = month_bounds(period.month)
-    tariffs = Tariffs(Tariff.objects.all())
+    tariffs = every_tariff()
     buckets = usage_buckets(period, tariffs)
     adjustments: dict[int, list[Adjustment]] = defaultdict(list)
     for a in Adjustment.objects.filter(period=period).select_related("tariff"):
@@ -183,7 +187,7 @@ def write_statements(period: Period, now: datetime) -> list[Statement]:
     account_ids = {key[0] for key in buckets} | set(adjustments)
     missing = {c: hour_ranges(hs) for c, hs in uncollected_hours(period.month, now).items()}
     flagged = flagged_hours(period.month)
-    by_id = {t.pk: t for ts in tariffs.by_resource.values() for t in ts}
+    by_id = {t.pk: t for t in tariffs.every}
     Statement.objects.filter(period=period).exclude(account_id__in=account_ids).delete()
     statements = []
     for account in Account.objects.filter(pk__in=account_ids).order_by("name"):
@@ -201,7 +205,9 @@ def write_statements(period: Period, now: datetime) -> list[Statement]:
         )
         statement.lines.all().delete()
         built = [
-            usage_line(statement, by_id[tid], tariffs, bucket, start, end)
+            usage_line(
+                statement, by_id[tid], tariffs.for_class(account.rate_class), bucket, start, end
+            )
             for (aid, _r, tid), bucket in sorted(buckets.items())
             if aid == account.pk
         ]

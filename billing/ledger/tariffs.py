@@ -1,7 +1,8 @@
 """Whether a tariff may be saved: its shape (billing/resources.py) and the closed months.
 
 A closed month's prices never change: a tariff that priced one is frozen, and a new or
-moved tariff may not start inside or before a closed month it would then price. The
+moved tariff may not start inside or before a closed month it would then price, until the
+next tariff of its resource and rate class. The
 import asks `tariff_refusal` and the admin `check_tariff` before saving.
 """
 
@@ -22,7 +23,11 @@ def tariff_change_problem(tariff: Tariff) -> str:
     ):
         return "this tariff priced a closed period and can no longer change"
     later = (
-        Tariff.objects.filter(resource=tariff.resource, valid_from__gt=tariff.valid_from)
+        Tariff.objects.filter(
+            resource=tariff.resource,
+            rate_class=tariff.rate_class,
+            valid_from__gt=tariff.valid_from,
+        )
         .exclude(pk=tariff.pk)
         .order_by("valid_from")
         .values_list("valid_from", flat=True)
@@ -32,10 +37,16 @@ def tariff_change_problem(tariff: Tariff) -> str:
         start, end = month_bounds(period.month)
         if end > tariff.valid_from and (later is None or start < later):
             return (
-                f"valid_from: from {tariff.valid_from:%Y-%m-%d} until the next {tariff.resource} "
-                f"tariff it would price closed period {period}"
+                f"valid_from: from {tariff.valid_from:%Y-%m-%d} until the next "
+                f"{class_words(tariff.rate_class)}{tariff.resource} tariff it would price "
+                f"closed period {period}"
             )
     return ""
+
+
+def class_words(rate_class: str) -> str:
+    """How messages name a rate class before a resource ('' : nothing, no class)."""
+    return f"rate class {rate_class} " if rate_class else ""
 
 
 def tariff_refusal(tariff: Tariff) -> str:

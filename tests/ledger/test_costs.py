@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.ledger.costs import COST_FIELDS, chf, day_cost, total_cost
+from billing.ledger.costs import COST_FIELDS, RATE_CLASS, chf, day_cost, total_cost
 from billing.ledger.pricing import Tariffs
 from billing.models import Tariff
 from billing.resources import GIB, billed_field
@@ -116,10 +116,10 @@ def test_a_day_of_storage_costs_more_in_february_than_in_march():
 def test_the_total_is_rounded_to_the_cent_once_half_up():
     t = tariffs(cpu("usage"))
     # 2.5 core-hours at 0.05: 0.125, half-up to 0.13.
-    rows = [{"day": date(2026, 3, 9), "cpu_core_seconds": 2.5 * 3600}]
+    rows = [{"day": date(2026, 3, 9), RATE_CLASS: "", "cpu_core_seconds": 2.5 * 3600}]
     assert total_cost(rows, t) == Decimal("0.13")
     # Three days of 0.004 each: rounded once, 0.012 makes 0.01 (not three times 0.00).
-    rows = [{"day": date(2026, 3, d), "cpu_core_seconds": 0.08 * 3600} for d in (1, 2, 3)]
+    rows = [{"day": date(2026, 3, d), RATE_CLASS: "", "cpu_core_seconds": 288.0} for d in (1, 2, 3)]
     assert total_cost(rows, t) == Decimal("0.01")
     assert total_cost([], t) == Decimal("0.00")
     assert chf(Decimal("0.005")) == Decimal("0.01")
@@ -131,7 +131,7 @@ def test_a_tariff_starting_mid_month_prices_the_days_from_its_start():
     hour = {"cpu_core_seconds": 3600.0}
     assert day_cost(hour, date(2026, 3, 14), t)["cpu"] == Decimal("0.05")
     assert day_cost(hour, date(2026, 3, 15), t)["cpu"] == Decimal("0.08")
-    rows = [{"day": date(2026, 3, d), **hour} for d in range(1, 32)]
+    rows = [{"day": date(2026, 3, d), RATE_CLASS: "", **hour} for d in range(1, 32)]
     # 14 days at 0.05, 17 at 0.08.
     assert total_cost(rows, t) == Decimal("0.70") + Decimal("1.36")
 
@@ -147,5 +147,5 @@ def test_a_tariff_starting_within_a_day_applies_from_the_next_day():
 def test_days_before_the_first_tariff_cost_nothing():
     t = tariffs(cpu("usage", "0.05", datetime(2026, 3, 15, tzinfo=UTC)))
     assert day_cost(ROW, date(2026, 3, 14), t) == {}
-    rows = [{"day": date(2026, 3, d), "cpu_core_seconds": 3600.0} for d in (14, 15)]
+    rows = [{"day": date(2026, 3, d), RATE_CLASS: "", "cpu_core_seconds": 3600.0} for d in (14, 15)]
     assert total_cost(rows, t) == Decimal("0.05")

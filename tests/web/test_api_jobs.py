@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db.models import Sum
 
-from billing.ledger.costs import COST_FIELDS, total_cost
+from billing.ledger.costs import COST_FIELDS, RATE_CLASS, total_cost
 from billing.ledger.pricing import Tariffs
 from billing.models import DailyUsage, HourlyUsage, Tariff
 from billing.resources import QUANTITIES
@@ -143,7 +143,7 @@ def test_a_job_has_its_totals_and_hours_as_the_hourly_rows_sum_them(db, site):
 
 def test_a_jobs_estimated_cost_is_its_days_priced_at_the_tariffs(db, site):
     # `debug` is alone in its namespace: the daily roll-up of `scratch` is its usage.
-    days = DailyUsage.objects.filter(namespace="scratch").values("day", *COST_FIELDS)
+    days = DailyUsage.objects.filter(namespace="scratch").values("day", RATE_CLASS, *COST_FIELDS)
     expected = total_cost(days, Tariffs(Tariff.objects.all()))
     # 5 core-hours at 0.05, 5 GiB-hours at 0.005, 25 GiB-hours of storage (1/720 month)
     # at 0.03 per GiB-month, 0.233 GiB sent at 0.02: 0.2807 CHF.

@@ -2,8 +2,8 @@
 
 A job is visible when at least one of its hours is billed to an account the user may see
 (web/access.py); its accounts, totals, hours and estimated cost count only those hours.
-The cost is an estimate at the tariffs in force each UTC day (billing/ledger/costs.py): the bill
-is the statement.
+The cost is an estimate at the tariffs in force each UTC day for the rate class of the account
+each hour was billed to (billing/ledger/costs.py): the bill is the statement.
 """
 
 import math
@@ -18,9 +18,9 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from billing.ledger.costs import hourly_cost_sums, total_cost
-from billing.ledger.pricing import Tariffs
-from billing.models import HourlyUsage, Job, Tariff
+from billing.ledger.costs import RATE_CLASS, hourly_cost_sums, total_cost
+from billing.ledger.pricing import every_tariff
+from billing.models import HourlyUsage, Job
 from billing.resources import QUANTITIES
 from web import access
 from web.api import schema
@@ -88,12 +88,13 @@ def job_json(job: Job, accounts: list[str]) -> dict:
 
 
 def job_day_sums(user, job: Job) -> list[dict]:
-    """The job's visible usage per UTC day: hours, every quantity and the `max` sums."""
+    """The job's visible usage per UTC day and rate class of its accounts: hours, every
+    quantity and the `max` sums."""
     return list(
         access.visible_usage(user)
         .filter(job=job)
         .annotate(day=TruncDate("hour", tzinfo=UTC))
-        .values("day")
+        .values("day", RATE_CLASS)
         .annotate(hours=Count("pk"), **hourly_cost_sums())
         .order_by("day")
     )
@@ -168,7 +169,7 @@ def job(request, pk: int):
     if found is None:
         raise NotFound("no such job")
     days = job_day_sums(request.user, found)
-    cost = total_cost(days, Tariffs(Tariff.objects.all()))
+    cost = total_cost(days, every_tariff())
     return Response(
         {
             **job_json(found, account_names(request.user, [found])[found.pk]),

@@ -1,10 +1,13 @@
 """python manage.py import_tariffs FILE.csv
 
-Columns: resource,unit,price_chf,policy,valid_from,activity_type. A tariff applies from
-valid_from until the resource's next tariff. The whole file is checked first; a bad row is
-refused with its line number and nothing is written. Importing a file again changes nothing.
-The open months' draft statements are recomputed after a change; a month left without a
-tariff for its usage is a warning, and its drafts stay as they were.
+Columns, read by header name in any order: resource,unit,price_chf,policy,valid_from,
+activity_type, and optionally rate_class (absent or empty: the tariff of every account
+without a tariff of its own class). A tariff applies from valid_from until the next tariff
+of its resource and class; a class no account has is a warning. The whole file is checked
+first; a bad row is refused with its line number and column and nothing is written.
+Importing a file again changes nothing. The open months' draft statements are recomputed
+after a change; a month left without a tariff for its usage is a warning, and its drafts
+stay as they were.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "file", help="CSV: resource,unit,price_chf,policy,valid_from,activity_type"
+            "file",
+            help="CSV: resource,unit,price_chf,policy,valid_from,activity_type; "
+            "optional: rate_class",
         )
 
     def handle(self, *args, file, **options):
