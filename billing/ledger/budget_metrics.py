@@ -3,7 +3,8 @@ scrape and served by /metrics (web/views/metrics.py) beside the collection's hea
 
 Only accounts with a budget have series. The figures are those of the pages and of
 check_budgets (billing/ledger/budgets.py), for the current UTC month: a scrape asks the
-budgets' four queries and one for the accounts, whatever their number.
+budgets' four queries and one for the accounts, whatever their number. Ratios only, no
+amounts: /metrics reaches Prometheus and ops, who see no money (web/access.py).
 """
 
 from django.utils import timezone
@@ -29,11 +30,6 @@ def families() -> dict:
             "plus the last 7 days' rate to the month's end).",
             labels=["account"],
         ),
-        "budget": GaugeMetricFamily(
-            "kubemon_account_budget_chf",
-            "Monthly budget of the account, in CHF.",
-            labels=["account"],
-        ),
     }
 
 
@@ -53,5 +49,4 @@ class BudgetMetrics(Collector):
             labels = [account.name]
             metrics["used"].add_metric(labels, float(budget.used))
             metrics["forecast"].add_metric(labels, float(budget.forecast_used))
-            metrics["budget"].add_metric(labels, float(account.budget_chf))
         return list(metrics.values())
