@@ -37,7 +37,7 @@ from billing.utc import HOUR, day_bounds, month_bounds, month_of
 # The forecast's rate: the cost of the last 7 × 24 collected hours, per hour.
 RATE_HOURS = 7 * 24
 WARNING = Decimal("0.8")
-ZERO = Decimal(0)
+ZERO = Decimal("0.00")
 RATIO_STEP = Decimal("0.0001")
 
 

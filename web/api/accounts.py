@@ -3,7 +3,7 @@
 Finance (and staff) see every account, a lab member the accounts they belong to, ops every
 account but no money: their rows carry null for every amount (web/access.py). Month-to-date
 and forecast are those of the pages and the budget mails (billing/ledger/budgets.py), for
-the current UTC month; money as decimal strings, the budget use as a ratio (1 = all of it).
+the current UTC month; money as decimal strings, the budget use as a number (1 = all of it).
 A page asks a fixed number of queries whatever its size; a read writes nothing.
 """
 
@@ -38,9 +38,7 @@ class AccountFigures(serializers.Serializer):
         help_text="month-end forecast: month to date + the last 7 days' cost per hour × the "
         "hours left; null for ops",
     )
-    budget_used = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=4,
+    budget_used = serializers.FloatField(
         allow_null=True,
         help_text="month to date / budget (1 = all of it); null without a budget, or for ops",
     )
@@ -55,7 +53,7 @@ def figures_json(account, budget) -> dict:
             "budget_chf": None if account.budget_chf is None else str(account.budget_chf),
             "month_to_date_chf": str(budget.month_to_date_chf),
             "forecast_chf": str(budget.forecast_chf),
-            "budget_used": None if used is None else str(used),
+            "budget_used": None if used is None else float(used),
         }
     return {"name": account.name, "rate_class": account.rate_class, **money}
 

@@ -11,7 +11,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from billing.ledger.pricing import to_unit
-from billing.models import Account, DailyUsage, HourlyUsage, Job
+from billing.models import DailyUsage, HourlyUsage, Job
 from billing.resources import RESOURCES
 from billing.utc import month_bounds, month_of, next_month, previous_month
 from kubemon.csv_cells import neutralise
@@ -117,7 +117,9 @@ def account(request, pk: int):
         "job_count": len(jobs),
         "query": query_without_page(request),
         # This month's budget figures, whatever month the page shows; None for ops.
-        "budget_rows": budget_rows(request.user, Account.objects.filter(pk=account.pk), now),
+        "budget_rows": budget_rows(
+            request.user, [account] if account.budget_chf is not None else [], now
+        ),
     }
     return render(request, "web/account.html", context)
 

@@ -57,7 +57,11 @@ def overview(request):
         # Someone signed in whose groups name no account yet: say whom to ask, not an error.
         "no_account": not visible,
         # This month's budgets of the visible accounts that have one; None for ops.
-        "budget_rows": budget_rows(request.user, access.visible_accounts(request.user), now),
+        "budget_rows": budget_rows(
+            request.user,
+            access.visible_accounts(request.user).filter(budget_chf__isnull=False).order_by("name"),
+            now,
+        ),
     }
     if access.sees_every_account(request.user):
         context["health"] = collection_health(now)
