@@ -158,9 +158,11 @@ def test_the_api_and_pages_ask_a_fixed_number_of_queries(site, budgeted, django_
 
 
 def test_metrics_expose_the_budget_use_and_forecast_of_budgeted_accounts_only(
-    site, budgeted, client
+    site, budgeted, client, django_assert_num_queries
 ):
-    text = client.get("/metrics").content.decode()
+    # The collection's health's five, the budgeted accounts and their figures' four.
+    with django_assert_num_queries(10):
+        text = client.get("/metrics").content.decode()
     lines = [line for line in text.splitlines() if line.startswith("kubemon_account_budget")]
     names = sorted({line.split("{")[0] for line in lines})
     assert names == ["kubemon_account_budget_forecast_ratio", "kubemon_account_budget_used_ratio"]
