@@ -196,8 +196,7 @@ def recent_costs(ids: list[int], window, tariffs: dict[int, Tariffs]) -> dict[in
     starts, so each stretch has one price per resource for every account.
     """
     start, end, _hours = window
-    every = {t for ts in tariffs.values() for group in ts.by_resource.values() for t in group}
-    segments = tariff_segments(start, end, Tariffs(every))
+    segments = common_segments(start, end, tariffs.values())
     segment = Case(
         *(When(hour__lt=seg_end, then=Value(i)) for i, (_, seg_end) in enumerate(segments)),
         output_field=IntegerField(),
@@ -213,3 +212,12 @@ def recent_costs(ids: list[int], window, tariffs: dict[int, Tariffs]) -> dict[in
         at = segments[row["segment"]][0]
         costs[row["account_id"]] += sum(cost_at(row, at, tariffs[row["account_id"]]).values(), ZERO)
     return dict(costs)
+
+
+def common_segments(start: datetime, end: datetime, schedules) -> list[tuple]:
+    """[start, end) split wherever any of the accounts' tariffs changes or a month starts."""
+    distinct = {id(schedule): schedule for schedule in schedules}.values()
+    edges = sorted(
+        {edge for ts in distinct for seg in tariff_segments(start, end, ts) for edge in seg}
+    )
+    return list(zip(edges, edges[1:], strict=False))

@@ -11,11 +11,13 @@ from billing.collection import rollup
 from billing.ledger.budgets import (
     Budget,
     budgets,
+    common_segments,
     forecast,
     passed_thresholds,
     rate_window,
     used,
 )
+from billing.ledger.pricing import Tariffs
 from billing.ledger.statements import refresh_statements
 from billing.models import Period, Tariff
 from tests.fixtures.billing_rows import (
@@ -132,6 +134,23 @@ def test_thresholds_80_and_100_are_reached_and_the_forecast_must_exceed(
 
 def test_an_account_without_a_budget_passes_no_threshold():
     assert Budget(None, Decimal("1000"), Decimal("5000")).passed == []
+
+
+def test_the_rate_s_stretches_cut_wherever_any_account_s_tariffs_change_or_a_month_starts():
+    # Two schedules (two rate classes, say): the second's cpu price changes on 5 March.
+    def cpu(*starts):
+        return Tariffs(
+            Tariff(resource="cpu", unit="core-hour", price_chf=Decimal(1), valid_from=t)
+            for t in starts
+        )
+
+    one, other = cpu(datetime(2026, 1, 1, tzinfo=UTC)), cpu(MARCH, datetime(2026, 3, 5, tzinfo=UTC))
+    start, end = datetime(2026, 2, 26, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)
+    assert common_segments(start, end, [one, other, one]) == [
+        (start, MARCH),
+        (MARCH, datetime(2026, 3, 5, tzinfo=UTC)),
+        (datetime(2026, 3, 5, tzinfo=UTC), end),
+    ]
 
 
 # -- read from the database ------------------------------------------------------------
