@@ -433,10 +433,11 @@ KUBEMON_REPLICA_LABELS = tuple(
 # Hourly collection from the system crontab: `python manage.py crontab add` installs it.
 # In Kubernetes, run the same command from a CronJob instead (deploy/).
 CRONJOBS = [
+    # collect_usage, then check_budgets on what it collected (billing/hourly.py).
     (
         os.getenv("KUBEMON_COLLECT_SCHEDULE", "15 * * * *"),
-        "django.core.management.call_command",
-        ["collect_usage"],
+        "billing.hourly.in_turn",
+        ["collect_usage", "check_budgets"],
     )
 ]
 

@@ -4,6 +4,7 @@ tested by promtool both firing and quiet (prometheus/rules/tests/alerts_test.yml
 import yaml
 
 from billing.collection.health import families
+from billing.ledger import budget_metrics
 from promadapter.instrumentation import REQUEST_DURATION, REQUESTS
 from tests import ROOT
 
@@ -22,7 +23,7 @@ def promtool_cases() -> list[dict]:
 
 
 def test_every_alert_is_prefixed_has_a_severity_and_says_what_to_do():
-    assert len(alerts()) == 5
+    assert len(alerts()) == 7
     for rule in alerts():
         assert rule["alert"].startswith("Kubemon"), rule["alert"]
         assert rule["labels"]["severity"] in {"info", "warning", "critical"}
@@ -40,7 +41,12 @@ def test_every_alert_and_metric_is_documented():
     docs = DOCS.read_text()
     for rule in alerts():
         assert f"`{rule['alert']}`" in docs, rule["alert"]
-    metrics = [*families().values(), *REQUESTS.describe(), *REQUEST_DURATION.describe()]
+    metrics = [
+        *families().values(),
+        *budget_metrics.families().values(),
+        *REQUESTS.describe(),
+        *REQUEST_DURATION.describe(),
+    ]
     for family in metrics:
         name = family.name + ("_total" if family.type == "counter" else "")
         assert f"`{name}`" in docs, name

@@ -233,12 +233,15 @@ def test_the_web_pods_are_probed_and_scraped_at_the_app_s_endpoints(rendered):
     assert selector.items() <= service["metadata"]["labels"].items()
 
 
-def test_each_cluster_has_its_own_collect_cronjob(rendered):
+def test_each_cluster_has_its_own_collect_cronjob_which_then_checks_budgets(rendered):
     collect = [c for c in objects(rendered, "CronJob") if "collect" in c["metadata"]["name"]]
     clusters = {}
     for cronjob in collect:
         (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-        assert container["command"][-3:] == ["collect_usage", "--cluster", "$(COLLECT_CLUSTER)"]
+        script = container["args"][0].splitlines()
+        assert container["command"] == ["/bin/sh", "-c"]
+        assert script[0] == 'python manage.py collect_usage --cluster "$COLLECT_CLUSTER"'
+        assert "python manage.py check_budgets || exit 1" in script[1:]
         env = {e["name"]: e["value"] for e in container["env"]}
         clusters[env["COLLECT_CLUSTER"]] = cronjob["metadata"]["name"]
         assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"

@@ -25,6 +25,7 @@ MATRIX = {
     "own statement": (200, 404, 200),
     "other statement": (200, 404, 404),
     "exports": (200, 403, 403),
+    "accounts": (200, 200, 200),
 }
 CASES = [
     (endpoint, role, status)
@@ -47,6 +48,7 @@ def url_of(jobs, endpoint: str) -> str:
         "own statement": f"/api/v1/statements/{october_statement('lab-a')}",
         "other statement": f"/api/v1/statements/{october_statement('lab-b')}",
         "exports": "/api/v1/exports",
+        "accounts": "/api/v1/accounts",
     }[endpoint]
 
 

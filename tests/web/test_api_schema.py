@@ -31,6 +31,7 @@ PARAMETERS = {
     "/api/v1/statements": {"period"} | PAGES,
     "/api/v1/statements/{id}": {"id"},
     "/api/v1/exports": {"period"} | PAGES,
+    "/api/v1/accounts": PAGES,
     "/api/v1/metrics": {"cluster"},
     "/api/v1/metrics/{name}": {"name", "namespace", "pod", "container", "node", "cluster"}
     | {"start", "end", "step", "limit", "format"},
@@ -123,6 +124,8 @@ def answers(site) -> list[tuple[str, object]]:
         ("/api/v1/statements/{id}", get("oscar", f"/api/v1/statements/{october_statement()}")),
         ("/api/v1/exports", get("fiona", "/api/v1/exports")),
         ("/api/v1/exports", get("alice", "/api/v1/exports")),
+        ("/api/v1/accounts", get("fiona", "/api/v1/accounts")),
+        ("/api/v1/accounts", get("fiona", "/api/v1/accounts", page=0)),
     ]
 
 
@@ -131,7 +134,7 @@ def test_every_api_answer_matches_the_schema(db, site, spec):
     for path, answer in answers(site):
         check(spec, path, answer)
         statuses.add((path, answer.status_code))
-    assert len(statuses) == 12  # each case answered as meant: 200 and an error per endpoint
+    assert len(statuses) == 14  # each case answered as meant: 200 and an error per endpoint
 
 
 class Answer:

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from web.api import exports, jobs, metrics, statements, usage
+from web.api import accounts, exports, jobs, metrics, statements, usage
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
@@ -24,4 +24,5 @@ urlpatterns = [
     path("statements", statements.statements, name="api-statements"),
     path("statements/<int:pk>", statements.statement, name="api-statement"),
     path("exports", exports.exports, name="api-exports"),
+    path("accounts", accounts.accounts, name="api-accounts"),
 ]

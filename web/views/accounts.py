@@ -1,4 +1,4 @@
-"""Account pages: the accounts a user may see, and one account's usage, cost and jobs."""
+"""Account pages: the accounts a user may see, and one account's usage, cost, budget and jobs."""
 
 import csv
 
@@ -16,6 +16,7 @@ from billing.resources import RESOURCES
 from billing.utc import month_bounds, month_of, next_month, previous_month
 from kubemon.csv_cells import neutralise
 from web import access, dates, reports
+from web.budgets import budget_rows
 from web.forms import JobFilter, show_drawn
 
 JOBS_PER_PAGE = 50
@@ -115,6 +116,10 @@ def account(request, pk: int):
         "page": page,
         "job_count": len(jobs),
         "query": query_without_page(request),
+        # This month's budget figures, whatever month the page shows; None for ops.
+        "budget_rows": budget_rows(
+            request.user, [account] if account.budget_chf is not None else [], now
+        ),
     }
     return render(request, "web/account.html", context)
 

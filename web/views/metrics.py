@@ -1,6 +1,7 @@
 """/metrics: the app's own metrics in Prometheus' text format, for Prometheus to scrape.
 
-The collection's health comes from the database at each scrape (billing/collection/health.py);
+The collection's health and the accounts' budget use come from the database at each scrape
+(billing/collection/health.py, billing/ledger/budget_metrics.py);
 the web process's own Prometheus requests (promadapter/instrumentation.py) and the process
 metrics of prometheus_client come from memory. No login: Prometheus scrapes it. When
 KUBEMON_METRICS_TOKEN is set, the scrape must send it as `Authorization: Bearer <token>`.
@@ -14,8 +15,10 @@ from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, REGISTRY, generate_latest
 
 from billing.collection.health import CollectionMetrics
+from billing.ledger.budget_metrics import BudgetMetrics
 
 REGISTRY.register(CollectionMetrics())
+REGISTRY.register(BudgetMetrics())
 
 
 @never_cache

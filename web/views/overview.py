@@ -1,5 +1,5 @@
-"""The overview: usage and cost over recent days, top accounts and namespaces, and, for ops
-and finance, the health of collection."""
+"""The overview: usage and cost over recent days, top accounts and namespaces, this month's
+budgets (for finance and members), and, for ops and finance, the health of collection."""
 
 from datetime import timedelta
 
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import Account, Cluster, CollectedHour, CollectionRun, DailyUsage, DataGap
 from web import access, charts, dates, reports
+from web.budgets import budget_rows
 
 RANGES = (7, 30, 90, 365)
 HEALTH_DAYS = 7
@@ -55,6 +56,12 @@ def overview(request):
         "account_chart": account_chart(accounts[:8]),
         # Someone signed in whose groups name no account yet: say whom to ask, not an error.
         "no_account": not visible,
+        # This month's budgets of the visible accounts that have one; None for ops.
+        "budget_rows": budget_rows(
+            request.user,
+            access.visible_accounts(request.user).filter(budget_chf__isnull=False).order_by("name"),
+            now,
+        ),
     }
     if access.sees_every_account(request.user):
         context["health"] = collection_health(now)
