@@ -29,8 +29,8 @@ from billing.ledger.costs import (
     priced,
     tariff_segments,
 )
-from billing.ledger.pricing import Tariffs
-from billing.models import Account, CollectedHour, DailyUsage, HourlyUsage, Tariff
+from billing.ledger.pricing import Tariffs, every_tariff
+from billing.models import Account, CollectedHour, DailyUsage, HourlyUsage
 from billing.resources import RESOURCES
 from billing.utc import HOUR, day_bounds, month_bounds, month_of
 
@@ -119,13 +119,9 @@ def forecast(
 
 
 def account_tariffs(accounts) -> dict[int, Tariffs]:
-    """The tariffs that price each account, read once for all of them.
-
-    The one place budgets choose prices: every tariff for now; rate classes (a tariff of
-    the account's class, else the one without) are to plug in here.
-    """
-    tariffs = Tariffs(Tariff.objects.all())
-    return {a.pk: tariffs for a in accounts}
+    """The tariffs that price each account (its rate class's), read once for all of them."""
+    every = every_tariff()
+    return {a.pk: every.for_class(a.rate_class) for a in accounts}
 
 
 def budgets(accounts: list[Account], now: datetime) -> dict[int, Budget]:
