@@ -1,0 +1,155 @@
+"""Finance's Excel workbook of a month's statements: read back with openpyxl it equals the
+statements and their lines (amounts to the cent, numbers as numbers, hours in UTC); the page
+and the API serve it to finance only, and a read creates nothing."""
+
+import io
+from datetime import UTC
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from billing.documents.workbook import statements_workbook
+from billing.models import Period, Statement, StatementLine
+from tests.fixtures.site_data import PASSWORD, build_site
+
+CENT = Decimal("0.01")
+
+
+@pytest.fixture
+def site(db, settings, tmp_path):
+    settings.KUBEMON_EXPORT_DIR = str(tmp_path)
+    return build_site(tmp_path)  # October closed, November open (drafts)
+
+
+def read_back(content: bytes) -> dict[str, list[tuple]]:
+    book = load_workbook(io.BytesIO(content))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+def as_decimal(value, places: str) -> Decimal:
+    assert isinstance(value, int | float) and not isinstance(value, bool), value
+    return Decimal(str(value)).quantize(Decimal(places))
+
+
+def utc(moment):
+    return moment.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("month, status", [("2026-10-01", "closed"), ("2026-11-01", "draft")])
+def test_the_workbook_read_back_equals_the_statements_and_their_lines(site, month, status):
+    period = Period.objects.get(month=month)
+    sheets = read_back(statements_workbook(period))
+    assert list(sheets) == ["Statements", "Lines"]
+    header, *rows = sheets["Statements"]
+    assert header[:6] == (
+        "Account",
+        "Receiver type",
+        "Receiver",
+        "Rate class",
+        "Status",
+        "Total (CHF)",
+    )
+    statements = list(Statement.objects.filter(period=period).order_by("account__name"))
+    assert len(statements) >= 2 and len(rows) == len(statements)
+    for row, s in zip(rows, statements, strict=True):
+        assert row[:5] == (
+            s.account.name,
+            s.receiver_type or None,
+            s.receiver or None,
+            s.account.rate_class or None,
+            status,
+        )
+        assert as_decimal(row[5], "0.01") == s.total_chf
+        assert utc(row[6]) == s.computed_at.replace(microsecond=row[6].microsecond)
+    header, *rows = sheets["Lines"]
+    assert header[7:9] == ("First hour (UTC)", "End hour (UTC)")
+    lines = list(
+        StatementLine.objects.filter(statement__period=period).order_by(
+            "statement__account__name", "kind", "resource", "first_hour", "pk"
+        )
+    )
+    assert len(lines) > 5 and len(rows) == len(lines)
+    for row, line in zip(rows, lines, strict=True):
+        assert row[:3] == (line.statement.account.name, line.kind, line.resource)
+        assert as_decimal(row[3], "0.001") == line.quantity
+        assert row[4] == line.unit
+        assert as_decimal(row[5], "0.000001") == line.unit_price
+        assert as_decimal(row[6], "0.01") == line.amount_chf
+        assert (utc(row[7]), utc(row[8])) == (line.first_hour, line.end_hour)
+    # the lines add up to each statement's total, to the cent
+    for s in statements:
+        mine = [as_decimal(r[6], "0.01") for r in rows if r[0] == s.account.name]
+        assert sum(mine, Decimal(0)) == s.total_chf
+
+
+def test_the_sheets_are_formatted_for_reading(site):
+    book = load_workbook(io.BytesIO(statements_workbook(Period.objects.get(month="2026-11-01"))))
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert all(cell.font.bold for cell in sheet[1])
+        assert all(10 <= sheet.column_dimensions[c].width <= 60 for c in "ABCDEF")
+    assert book["Statements"]["F2"].number_format == "#,##0.00"
+    assert book["Lines"]["G2"].number_format == "#,##0.00"
+    assert book["Lines"]["H2"].is_date
+
+
+def test_finance_downloads_the_month_from_the_statements_page(site, client):
+    assert client.login(username="fiona", password=PASSWORD)
+    page = client.get("/statements/?period=2026-11")
+    assert b'href="/statements/2026-11.xlsx"' in page.content
+    answer = client.get("/statements/2026-11.xlsx")
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="statements-2026-11.xlsx"' in answer["Content-Disposition"]
+    assert read_back(answer.content) == read_back(
+        statements_workbook(Period.objects.get(month="2026-11-01"))
+    )
+
+
+@pytest.mark.parametrize("user", ["alice", "oscar"])
+def test_members_and_ops_get_neither_the_link_nor_the_file(site, client, user):
+    assert client.login(username=user, password=PASSWORD)
+    page = client.get("/statements/?period=2026-11")
+    assert b".xlsx" not in page.content
+    assert client.get("/statements/2026-11.xlsx").status_code == 403
+
+
+def test_a_bad_month_is_a_400_and_a_month_without_period_a_404_creating_none(site, client):
+    assert client.login(username="fiona", password=PASSWORD)
+    assert client.get("/statements/2026-13.xlsx").status_code == 400
+    periods = Period.objects.count()
+    missing = client.get("/statements/2025-01.xlsx")
+    assert missing.status_code == 404
+    assert b"2025-01 has no statements" in missing.content
+    assert Period.objects.count() == periods
+
+
+def api_get(client, user: str, period: str):
+    assert client.login(username=user, password=PASSWORD)
+    return client.get("/api/v1/statements/workbook", {"period": period})
+
+
+def test_the_api_gives_finance_the_same_workbook(site, client):
+    answer = api_get(client, "fiona", "2026-10")
+    assert answer.status_code == 200
+    assert read_back(answer.content) == read_back(
+        statements_workbook(Period.objects.get(month="2026-10-01"))
+    )
+
+
+@pytest.mark.parametrize(
+    "user, period, status",
+    [
+        ("alice", "2026-10", 403),
+        ("oscar", "2026-10", 403),
+        ("fiona", "2026-13", 400),
+        ("fiona", "2025-01", 404),
+    ],
+)
+def test_the_api_refuses_others_and_bad_months(site, client, user, period, status):
+    periods = Period.objects.count()
+    answer = api_get(client, user, period)
+    assert answer.status_code == status
+    assert answer.json()["detail"]
+    assert Period.objects.count() == periods
