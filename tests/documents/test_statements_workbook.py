@@ -7,6 +7,7 @@ from datetime import UTC
 from decimal import Decimal
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 from openpyxl import load_workbook
 
 from billing.documents.workbook import statements_workbook
@@ -153,3 +154,12 @@ def test_the_api_refuses_others_and_bad_months(site, client, user, period, statu
     assert answer.status_code == status
     assert answer.json()["detail"]
     assert Period.objects.count() == periods
+
+
+def test_the_openapi_schema_describes_the_file_and_its_period():
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    operation = spec["paths"]["/api/v1/statements/workbook"]["get"]
+    assert [p["name"] for p in operation["parameters"]] == ["period"]
+    (media,) = operation["responses"]["200"]["content"]
+    assert media == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert {"400", "403", "404"} <= set(operation["responses"])

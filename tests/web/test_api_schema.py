@@ -30,6 +30,7 @@ PARAMETERS = {
     "/api/v1/jobs/{id}": {"id"},
     "/api/v1/statements": {"period"} | PAGES,
     "/api/v1/statements/{id}": {"id"},
+    "/api/v1/statements/workbook": {"period"},
     "/api/v1/exports": {"period"} | PAGES,
     "/api/v1/metrics": {"cluster"},
     "/api/v1/metrics/{name}": {"name", "namespace", "pod", "container", "node", "cluster"}
@@ -123,6 +124,15 @@ def answers(site) -> list[tuple[str, object]]:
         ("/api/v1/statements/{id}", get("oscar", f"/api/v1/statements/{october_statement()}")),
         ("/api/v1/exports", get("fiona", "/api/v1/exports")),
         ("/api/v1/exports", get("alice", "/api/v1/exports")),
+        # its 200 is the .xlsx file (tests/documents/test_statements_workbook.py): the errors
+        (
+            "/api/v1/statements/workbook",
+            get("alice", "/api/v1/statements/workbook", period="2026-10"),
+        ),
+        (
+            "/api/v1/statements/workbook",
+            get("fiona", "/api/v1/statements/workbook", period="2025-01"),
+        ),
     ]
 
 
@@ -131,7 +141,7 @@ def test_every_api_answer_matches_the_schema(db, site, spec):
     for path, answer in answers(site):
         check(spec, path, answer)
         statuses.add((path, answer.status_code))
-    assert len(statuses) == 12  # each case answered as meant: 200 and an error per endpoint
+    assert len(statuses) == 14  # each case answered as meant: 200 and an error per endpoint
 
 
 class Answer:
