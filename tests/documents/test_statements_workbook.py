@@ -3,7 +3,7 @@ statements and their lines (amounts to the cent, numbers as numbers, hours in UT
 and the API serve it to finance only, and a read creates nothing."""
 
 import io
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,16 +11,32 @@ from drf_spectacular.generators import SchemaGenerator
 from openpyxl import load_workbook
 
 from billing.documents.workbook import statements_workbook
-from billing.models import Period, Statement, StatementLine
-from tests.fixtures.site_data import PASSWORD, build_site
+from billing.ledger.drafts import refresh_open_drafts
+from billing.models import Adjustment, Period, Statement, StatementLine, Tariff
+from tests.fixtures.site_data import NOW, PASSWORD, build_site
 
 CENT = Decimal("0.01")
 
 
 @pytest.fixture
 def site(db, settings, tmp_path):
+    """October closed, November open (drafts) with an adjustment: October's usage less."""
     settings.KUBEMON_EXPORT_DIR = str(tmp_path)
-    return build_site(tmp_path)  # October closed, November open (drafts)
+    site = build_site(tmp_path)
+    late = datetime(2026, 10, 1, 1, tzinfo=UTC)
+    Adjustment.objects.create(
+        period=Period.objects.get(month="2026-11-01"),
+        source_hour=late,
+        job=site.jobs["train-00"],
+        account=site.accounts["lab-a"],
+        resource="cpu",
+        tariff=Tariff.objects.get(resource="cpu"),
+        quantity=Decimal("-10"),
+        reason="late collection of epfl-1 2026-10-01 01:00Z (closed period 2026-10)",
+        created_at=NOW,
+    )
+    refresh_open_drafts(late, late + timedelta(hours=1), NOW)
+    return site
 
 
 def read_back(content: bytes) -> dict[str, list[tuple]]:
@@ -71,6 +87,8 @@ def test_the_workbook_read_back_equals_the_statements_and_their_lines(site, mont
         )
     )
     assert len(lines) > 5 and len(rows) == len(lines)
+    kinds = {"usage", "adjustment"} if status == "draft" else {"usage"}
+    assert {row[1] for row in rows} == kinds
     for row, line in zip(rows, lines, strict=True):
         assert row[:3] == (line.statement.account.name, line.kind, line.resource)
         assert as_decimal(row[3], "0.001") == line.quantity
