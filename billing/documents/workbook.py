@@ -4,14 +4,16 @@ Read as stored (a read writes nothing): an open month's drafts as their writers 
 closed month's as frozen. Numbers are written as numbers, never text: CHF amounts and prices
 from their Decimals, so that the file holds their exact decimal text and reads back equal to
 the statements to the cent; quantities to the 0.001 the statements keep. Excel has no time
-zones: the hours are written as naive UTC datetimes, and their headers say UTC.
+zones: the hours are written as naive UTC datetimes, and their headers say UTC. Like the
+jobs CSV of the account page, it is a data file: sheet names, headings and codes (draft,
+closed, usage, adjustment, as the API gives them) are the same in every language, so that
+finance's formulas and scripts read the page's file and the API's alike.
 """
 
 import io
 from datetime import UTC, datetime
 
 from django.db.models import Prefetch
-from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -24,25 +26,25 @@ QUANTITY = "#,##0.000"
 HOUR = "yyyy-mm-dd hh:mm"
 # (heading, width in characters, number format or None) per column
 STATEMENT_COLUMNS = [
-    (_("Account"), 28, None),
-    (_("Receiver type"), 14, None),
-    (_("Receiver"), 16, None),
-    (_("Rate class"), 12, None),
-    (_("Status"), 10, None),
-    (_("Total (CHF)"), 16, CHF),
-    (_("Computed at (UTC)"), 18, HOUR),
+    ("Account", 28, None),
+    ("Receiver type", 14, None),
+    ("Receiver", 16, None),
+    ("Rate class", 12, None),
+    ("Status", 10, None),
+    ("Total (CHF)", 16, CHF),
+    ("Computed at (UTC)", 18, HOUR),
 ]
 LINE_COLUMNS = [
-    (_("Account"), 28, None),
-    (_("Kind"), 12, None),
-    (_("Resource"), 12, None),
-    (_("Quantity"), 18, QUANTITY),
-    (_("Unit"), 14, None),
-    (_("Unit price (CHF)"), 16, PRICE),
-    (_("Amount (CHF)"), 16, CHF),
-    (_("First hour (UTC)"), 18, HOUR),
-    (_("End hour (UTC)"), 18, HOUR),
-    (_("Reason"), 40, None),
+    ("Account", 28, None),
+    ("Kind", 12, None),
+    ("Resource", 12, None),
+    ("Quantity", 18, QUANTITY),
+    ("Unit", 14, None),
+    ("Unit price (CHF)", 16, PRICE),
+    ("Amount (CHF)", 16, CHF),
+    ("First hour (UTC)", 18, HOUR),
+    ("End hour (UTC)", 18, HOUR),
+    ("Reason", 40, None),
 ]
 
 
@@ -54,7 +56,7 @@ def naive_utc(moment: datetime) -> datetime:
 def add_sheet(book: Workbook, title: str, columns: list, rows: list[list]) -> None:
     """A sheet of rows under a bold, frozen header row, with set widths and formats."""
     sheet = book.create_sheet(title)
-    sheet.append([str(heading) for heading, _width, _format in columns])
+    sheet.append([heading for heading, _width, _format in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"

@@ -124,6 +124,9 @@ def test_finance_downloads_the_month_from_the_statements_page(site, client):
     assert read_back(answer.content) == read_back(
         statements_workbook(Period.objects.get(month="2026-11-01"))
     )
+    # a data file: the same columns whatever the reader's language
+    french = client.get("/statements/2026-11.xlsx", headers={"accept-language": "fr"})
+    assert read_back(french.content) == read_back(answer.content)
 
 
 @pytest.mark.parametrize("user", ["alice", "oscar"])
