@@ -184,3 +184,11 @@ def test_the_openapi_schema_describes_the_file_and_its_period():
     (media,) = operation["responses"]["200"]["content"]
     assert media == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert {"400", "403", "404"} <= set(operation["responses"])
+
+
+def test_the_workbook_is_read_in_two_queries_whatever_the_number_of_lines(
+    site, django_assert_num_queries
+):
+    period = Period.objects.get(month="2026-11-01")
+    with django_assert_num_queries(2):  # the statements with accounts, then their lines
+        statements_workbook(period)
