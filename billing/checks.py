@@ -5,7 +5,8 @@ field, about the accounts, tariffs and namespace mappings that the models' valid
 (billing/sap_fields.py's rules, as the imports and the admin apply them) refuses: rows
 stored before a rule existed, or made wrong by settings changed since. Such rows would
 stop the statements or the month-end export, or bill at a price no one meant. It also
-warns about SIFAC settings the export would refuse. A few small queries, and none when
+warns about SIFAC settings the export would refuse. Label settings that are not Prometheus
+label names are errors: collection would put them into PromQL. A few small queries, and none when
 the billing app is not among those checked, or its tables do not exist yet (before
 `migrate`; an SQLite file that does not exist is not created).
 """
@@ -13,7 +14,8 @@ the billing app is not among those checked, or its tables do not exist yet (befo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.core.checks import Warning, register
+from django.conf import settings
+from django.core.checks import Error, Warning, register
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import CharField
@@ -21,6 +23,7 @@ from django.db.models.functions import Cast
 
 from billing.models import Account, NamespaceAccount, Tariff
 from billing.sifac.documents import ExportRefused, sifac_settings
+from promadapter.promql import LABEL_NAME
 
 HINT = (
     "import_accounts, import_tariffs and the admin refuse this value: correct the row (in "
@@ -35,6 +38,29 @@ def stored_rows_the_export_would_refuse(app_configs=None, databases=None, **kwar
     found = settings_warnings()
     for alias in [DEFAULT_DB_ALIAS] if databases is None else databases:
         found += database_warnings(alias)
+    return found
+
+
+@register("billing")
+def label_settings(app_configs=None, **kwargs):
+    """KUBEMON_ACCOUNT_LABEL and KUBEMON_USER_LABEL (when set) must be label names."""
+    if app_configs is not None and not any(c.label == "billing" for c in app_configs):
+        return []
+    found = []
+    for name, example, required in (
+        ("KUBEMON_ACCOUNT_LABEL", "label_epfl_ch_cost_center", True),
+        ("KUBEMON_USER_LABEL", "label_user (or empty: no split per user)", False),
+    ):
+        value = getattr(settings, name)
+        if (value or required) and not LABEL_NAME.fullmatch(value):
+            found.append(
+                Error(
+                    f"{name}={value!r} is not a Prometheus label name",
+                    hint="Letters, digits and _, not starting with a digit, as "
+                    f"kube-state-metrics names labels: {example}.",
+                    id="billing.E001",
+                )
+            )
     return found
 
 

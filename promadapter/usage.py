@@ -22,7 +22,7 @@ labels: scraped with honor_labels false, the object's labels arrive under those 
 """
 
 from promadapter.params import duration_seconds
-from promadapter.promql import quote
+from promadapter.promql import LABEL_NAME, quote
 
 # cAdvisor series of real containers: not the pod cgroup (container=""), not the
 # pause/infra sandbox (image of pause with container="" or container="POD").
@@ -204,6 +204,13 @@ class UsageQueries:
 
     def namespace_label(self, label: str) -> str:
         return f"max by ({NS}, {label}) ({self.last(self.sel('kube_namespace_labels'))})"
+
+    def pod_label(self, label: str) -> str:
+        """Each pod's value of one kube_pod_labels label, for the pods that carry it."""
+        if not LABEL_NAME.fullmatch(label):
+            raise ValueError(f"not a label name: {label!r}")
+        labelled = self.sel("kube_pod_labels", f'{label}!=""')
+        return f"max by ({POD}, {label}) ({self.last(labelled)})"
 
     # Gauges: the sum of each series' samples in the hour, and their number. Sums across
     # series are left to the collector, which adds them exactly (math.fsum) so that the

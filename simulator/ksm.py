@@ -1,7 +1,10 @@
 """kube-state-metrics v2 series: object state at each scrape time (no timestamps).
 
-Label order follows KSM (namespace, pod, uid first). Pods exist from `created` until `deleted`,
-so completed Job pods keep exporting info, phase and requests/limits until their ttl expires.
+Label order follows KSM (namespace, pod, uid first). kube_pod_labels carries the pod labels
+KSM's `--metric-labels-allowlist=pods=[user]` lets through: `label_user` on the pods of Jobs
+that have a user (simulator/users.py), only namespace, pod and uid on the others. Pods exist
+from `created` until `deleted`, so completed Job pods keep exporting info, phase and
+requests/limits until their ttl expires.
 `series()` yields (labels, index, values) like the other exporters. Container states follow
 KSM's `internal/store/pod.go`: kube_pod_completion_time is the latest end among Terminated
 containers; behaviours pick the KSM version (families, `<none>` or empty owners, started
@@ -10,7 +13,7 @@ times of Terminated containers) and whether a crashed container is Terminated in
 
 from bisect import bisect_left
 
-from simulator import gpus
+from simulator import gpus, users
 from simulator.levels import hex_id
 from simulator.model import PVC, Namespace, Node, Pod
 from simulator.pods import BACKOFF
@@ -76,6 +79,7 @@ FAMILIES = [
         "[STABLE] Start time in unix timestamp for a pod container.",
     ),
     ("kube_pod_info", "gauge", "[STABLE] Information about pod."),
+    ("kube_pod_labels", "gauge", "[STABLE] Kubernetes labels converted to Prometheus labels."),
     ("kube_pod_owner", "gauge", "[STABLE] Information about the Pod's owner."),
     ("kube_pod_start_time", "gauge", "[STABLE] Start time in unix timestamp for a pod."),
     ("kube_pod_status_phase", "gauge", "[STABLE] The pods current phase."),
@@ -212,7 +216,9 @@ def _pod_ids(pod: Pod) -> dict:
     return {"namespace": pod.namespace, "pod": pod.name, "uid": pod.uid}
 
 
-def _pod_series(family: str, pod: Pod, node: Node, times, i0: int, i1: int, behaviours=()):
+def _pod_series(
+    family: str, pod: Pod, node: Node, times, i0: int, i1: int, behaviours=(), seed: int = 0
+):
     ids = _pod_ids(pod)
     n = i1 - i0
     none = none_value(behaviours)
@@ -244,6 +250,9 @@ def _pod_series(family: str, pod: Pod, node: Node, times, i0: int, i1: int, beha
             i0,
             [1] * n,
         )
+    elif family == "kube_pod_labels":
+        user = users.job_user(seed, pod.workload)
+        yield {**ids, **({"label_user": user} if user else {})}, i0, [1] * n
     elif family == "kube_pod_status_phase":
         phases = [pod.phase_at(t / 1000) for t in times[i0:i1]]
         for ph in PHASES:
@@ -410,8 +419,9 @@ def series(cluster, pods: list[Pod], pvcs: list[PVC], family: str, times: list[i
         for p in pods:
             i0, i1 = _span(times, p.created, p.deleted)
             if i0 < i1:
+                node = cluster.node_by_name.get(p.node)
                 yield from _pod_series(
-                    family, p, cluster.node_by_name.get(p.node), times, i0, i1, cluster.behaviours
+                    family, p, node, times, i0, i1, cluster.behaviours, cluster.seed
                 )
 
 

@@ -14,7 +14,7 @@ completion times are exact); storage likewise, a claim bridged only when seen on
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from simulator import cadvisor, dcgm, gpus
+from simulator import cadvisor, dcgm, gpus, users
 from simulator.targets import first_scrape_from, last_scrape_before
 
 QUANTITIES = (
@@ -469,6 +469,7 @@ def compute_truth(cluster, a: int, b: int) -> dict:
                 "name": wl.name,
                 "parent_kind": wl.parent_kind,
                 "parent_name": wl.parent_name,
+                "user": users.job_user(cluster.seed, wl),
                 "cost_center": ns_info[wl.namespace],
                 "account": ns_info[wl.namespace] or "unassigned",
                 "pods": [],

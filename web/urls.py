@@ -15,6 +15,7 @@ from web.views import (
     overview,
     statements,
     tokens,
+    workbooks,
 )
 
 urlpatterns = [
@@ -34,6 +35,11 @@ urlpatterns = [
     path("jobs/<int:pk>/", jobs.job, name="job"),
     path("statements/", statements.statement_list, name="statements"),
     path("statements/<int:pk>/", statements.statement, name="statement"),
+    path(
+        "statements/<str:month>.xlsx",
+        workbooks.statements_workbook_download,
+        name="statements-workbook",
+    ),
     path("exports/", exports.export_list, name="exports"),
     path("exports/files/<int:pk>", exports.download, name="export-file"),
     path("live/", live.live, name="live"),

@@ -29,6 +29,7 @@ class JobUsage:
 
     parent_kind: str = ""
     parent_name: str = ""
+    user: str = ""  # who ran it: its pods' user label, the latest started pod's
     parts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     @property
@@ -144,7 +145,17 @@ class Attribution:
         for (namespace, claim), (size, seconds) in self.hour.pvcs.items():
             job = self.jobs.setdefault((namespace, "PersistentVolumeClaim", claim), JobUsage())
             job.parts["storage_byte_seconds"].append(size * seconds)
+        self.add_users()
         return {key: job for key, job in self.jobs.items() if any(job.quantities.values())}
+
+    def add_users(self):
+        """Each job's user: its pods' label, the latest started pod's if they differ."""
+        labelled = [pod for pod in self.hour.pods.values() if pod.user]
+        for pod in sorted(labelled, key=lambda p: (p.first_start() or 0.0, p.user)):
+            kind, name, _, _ = job_of(pod, self.hour)
+            job = self.jobs.get((pod.namespace, kind, name))
+            if job is not None:
+                job.user = pod.user
 
     def add_requests(self, pod: PodFacts):
         lo, hi = pod.interval(self.h0)

@@ -40,6 +40,7 @@ class PodFacts:
     host_network: bool = False
     owner_kind: str = ""
     owner_name: str = ""
+    user: str = ""  # the pod label named by KUBEMON_USER_LABEL, "" without it
     requests: dict[str, float] = field(default_factory=dict)
     init_requests: dict[str, dict[str, float]] = field(default_factory=dict)
     sidecars: set[str] = field(default_factory=set)

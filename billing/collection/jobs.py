@@ -4,7 +4,9 @@ A run meets the same jobs hour after hour (a Deployment runs all day), so a map 
 jobs already met answers most lookups without the database. The others are read by name,
 a few hundred at a time through the (cluster, namespace, kind, name) index, and the ones
 still missing are created in one INSERT. The hours a job was seen widen with two UPDATEs
-per hour whatever the number of jobs: every job that moves moves to the same hour.
+per hour whatever the number of jobs: every job that moves moves to the same hour. Who ran
+a job (its `user`, when KUBEMON_USER_LABEL is set) follows its latest hour: one UPDATE per
+hour and user that changed, whatever the number of jobs.
 """
 
 from datetime import datetime
@@ -38,6 +40,7 @@ class JobDirectory:
         self.create(hour, {k: usage[k] for k in keys - self.known.keys()})
         jobs = {key: self.known[key] for key in keys}
         self.widen(hour, jobs.values())
+        self.name_users(hour, {key: (jobs[key], usage[key].user) for key in keys})
         return jobs
 
     def read(self, keys: set[Key]) -> None:
@@ -61,6 +64,7 @@ class JobDirectory:
                 name=name,
                 parent_kind=job_usage.parent_kind,
                 parent_name=job_usage.parent_name,
+                user=job_usage.user,
                 first_seen=hour,
                 last_seen=hour,
             )
@@ -78,3 +82,20 @@ class JobDirectory:
                 Job.objects.filter(pk__in=ids[i : i + BATCH]).update(**{field: hour})
             for job in moved:
                 setattr(job, field, hour)
+
+    def name_users(self, hour: datetime, seen: dict[Key, tuple[Job, str]]) -> None:
+        """Set each job's user to the one seen at `hour`, if it is the job's latest hour.
+
+        An earlier hour (a window collected again) names the user only of a job without
+        one; an hour without a user never clears it.
+        """
+        changed: dict[str, list[Job]] = {}
+        for job, user in seen.values():
+            if user and user != job.user and (hour >= job.last_seen or not job.user):
+                changed.setdefault(user, []).append(job)
+        for user, moved in sorted(changed.items()):
+            ids = [job.pk for job in moved]
+            for i in range(0, len(ids), BATCH):
+                Job.objects.filter(pk__in=ids[i : i + BATCH]).update(user=user)
+            for job in moved:
+                job.user = user

@@ -72,10 +72,12 @@ class UsageReader:
         max_bridged_gap: int = 3600,
         replica_labels: tuple[str, ...] = ("prometheus_replica",),
         concurrency: int = 1,
+        user_label: str = "",
     ):
         self.client = client
         self.q = queries
         self.account_label = account_label
+        self.user_label = user_label
         self.interval = scrape_interval
         self.max_gap = max_bridged_gap
         self.replicas = replica_labels
@@ -294,6 +296,21 @@ class UsageReader:
             requests[labels["resource"]] = max(requests.get(labels["resource"], value), value)
         for h, labels, _ in self.range(self.q.native_sidecars(), hours):
             data[h].pod(labels).sidecars.add(labels.get("container", ""))
+        # Here, not beside: the pods' facts are filled by one thread.
+        self.read_users(data, hours)
+
+    def read_users(self, data, hours):
+        """Who ran each pod: its user label, in one query, none when the setting is off.
+
+        A pod whose label changed within the hour answers once per value: the greatest is
+        kept, so that the hour's answer does not depend on the order of the series (the
+        next hour, which sees only the new value, has the last word on the job).
+        """
+        if not self.user_label:
+            return
+        for h, labels, _ in self.range(self.q.pod_label(self.user_label), hours):
+            pod = data[h].pod(labels)
+            pod.user = max(pod.user, labels.get(self.user_label, ""))
 
     def read_memory(self, data, hours):
         """Each container instance's working-set samples and start."""

@@ -127,6 +127,7 @@ def usage_reader(client, matcher: str | None, left_open: bool) -> UsageReader:
         settings.KUBEMON_MAX_BRIDGED_GAP,
         settings.KUBEMON_REPLICA_LABELS,
         settings.KUBEMON_COLLECT_CONCURRENCY,
+        settings.KUBEMON_USER_LABEL,
     )
 
 

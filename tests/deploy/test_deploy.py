@@ -525,25 +525,42 @@ def test_collected_static_files_are_served_as_in_the_image(tmp_path, db):
     assert (tmp_path / "vendor" / "chart.js" / "chart.umd.min.js").is_file()
 
 
-def sanitized(namespace_label: str) -> str:
-    """The kube_namespace_labels label of a namespace label, as kube-state-metrics names it
+def sanitized(object_label: str) -> str:
+    """The kube_<resource>_labels label of an object's label, as kube-state-metrics names it
     (internal/store/utils.go: `label_` + invalid characters replaced by `_`, snake case)."""
-    name = re.sub(r"[^a-zA-Z0-9_]", "_", namespace_label)
+    name = re.sub(r"[^a-zA-Z0-9_]", "_", object_label)
     return "label_" + re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def allowed_labels() -> dict[str, set[str]]:
+    """The Prometheus label names kube-state-metrics' allowlist gives, per resource, after
+    checking that the Helm values and the plain configuration's comment list the same."""
+    values = yaml.safe_load(
+        (ROOT / "deploy/prometheus/kube-prometheus-stack-values.yaml").read_text()
+    )
+    allow = values["kube-state-metrics"]["metricLabelsAllowlist"]
+    plain = (ROOT / "deploy/prometheus/prometheus.yml").read_text()
+    # the chart joins the list's entries with commas into one flag
+    assert f"--metric-labels-allowlist={','.join(allow)}" in plain
+    out = {}
+    for entry in allow:
+        resource, labels = re.fullmatch(r"(\w+)=\[(.*)\]", entry).groups()
+        out[resource] = {sanitized(label) for label in labels.split(",")}
+    return out
 
 
 def test_kube_state_metrics_is_told_to_export_the_account_label(rendered):
     account_label = settings_of(rendered)["KUBEMON_ACCOUNT_LABEL"]
     assert account_label == settings.KUBEMON_ACCOUNT_LABEL
-    values = yaml.safe_load(
-        (ROOT / "deploy/prometheus/kube-prometheus-stack-values.yaml").read_text()
-    )
-    (allow,) = values["kube-state-metrics"]["metricLabelsAllowlist"]
-    plain = (ROOT / "deploy/prometheus/prometheus.yml").read_text()
-    assert f"--metric-labels-allowlist={allow}" in plain
-    resource, labels = re.fullmatch(r"(\w+)=\[(.*)\]", allow).groups()
-    assert resource == "namespaces"
-    assert account_label in {sanitized(label) for label in labels.split(",")}
+    assert account_label in allowed_labels()["namespaces"]
+
+
+def test_kube_state_metrics_is_told_to_export_the_user_label(rendered):
+    # label_user, the value the README gives KUBEMON_USER_LABEL to split per user
+    assert "label_user" in allowed_labels()["pods"]
+    user_label = settings_of(rendered)["KUBEMON_USER_LABEL"]
+    assert user_label == settings.KUBEMON_USER_LABEL
+    assert user_label in {"", *allowed_labels()["pods"]}
 
 
 def test_the_scrape_settings_keep_the_exporters_labels_and_read_cadvisor():

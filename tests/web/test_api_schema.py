@@ -30,6 +30,7 @@ PARAMETERS = {
     "/api/v1/jobs/{id}": {"id"},
     "/api/v1/statements": {"period"} | PAGES,
     "/api/v1/statements/{id}": {"id"},
+    "/api/v1/statements/workbook": {"period"},
     "/api/v1/exports": {"period"} | PAGES,
     "/api/v1/accounts": PAGES,
     "/api/v1/metrics": {"cluster"},
@@ -126,6 +127,15 @@ def answers(site) -> list[tuple[str, object]]:
         ("/api/v1/exports", get("alice", "/api/v1/exports")),
         ("/api/v1/accounts", get("fiona", "/api/v1/accounts")),
         ("/api/v1/accounts", get("fiona", "/api/v1/accounts", page=0)),
+        # its 200 is the .xlsx file (tests/documents/test_statements_workbook.py): the errors
+        (
+            "/api/v1/statements/workbook",
+            get("alice", "/api/v1/statements/workbook", period="2026-10"),
+        ),
+        (
+            "/api/v1/statements/workbook",
+            get("fiona", "/api/v1/statements/workbook", period="2025-01"),
+        ),
     ]
 
 

@@ -34,11 +34,13 @@ PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
 # Pages of finance only: ops get a 403 (or a 404 for one object), never the page.
 FINANCE_ONLY = {"statements", "statement", "exports", "export-file", "api-statement"}
 FINANCE_ONLY |= {"api-exports"}
+FINANCE_ONLY |= {"statements-workbook", "api-statements-workbook"}
 # Whole pages a lab member's role may not open: a 403, whatever the object.
 NOT_FOR_MEMBERS = {"export-file", "metric-values", "metric-list", "live", "exports"}
 NOT_FOR_MEMBERS |= {"api-exports"}
+NOT_FOR_MEMBERS |= {"statements-workbook", "api-statements-workbook"}
 # The query a route needs to answer at all.
-QUERIES = {"api-statements": "?period=2026-10"}
+QUERIES = {"api-statements": "?period=2026-10", "api-statements-workbook": "?period=2026-10"}
 
 
 def patterns(resolver=None, namespace: str = ""):
@@ -76,7 +78,7 @@ def urls(site) -> dict[str, str]:
     admin_values = {"app_label": "billing", "object_id": "1", "content_type_id": "1", "id": "1"}
     found = {}
     for name, params in patterns():
-        values = {"name": "cpu/usage_rate", **admin_values}
+        values = {"name": "cpu/usage_rate", "month": "2026-10", **admin_values}
         if "pk" in params:
             assert name in objects, f"{name} takes a pk: add one of lab-b's to other_labs_objects"
             values["pk"] = objects[name]

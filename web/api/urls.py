@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from web.api import accounts, exports, jobs, metrics, statements, usage
+from web.api import accounts, exports, jobs, metrics, statements, usage, workbooks
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
@@ -23,6 +23,7 @@ urlpatterns = [
     path("jobs/<int:pk>", jobs.job, name="api-job"),
     path("statements", statements.statements, name="api-statements"),
     path("statements/<int:pk>", statements.statement, name="api-statement"),
+    path("statements/workbook", workbooks.statements_workbook, name="api-statements-workbook"),
     path("exports", exports.exports, name="api-exports"),
     path("accounts", accounts.accounts, name="api-accounts"),
 ]
