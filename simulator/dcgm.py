@@ -9,6 +9,12 @@ lists, not contiguous runs). MIG GPUs do the same per GPU instance (`GPU_I_PROFI
 carrying that pod's own processes, plus the device-level series with the device total; other
 fields are copied per listed pod with the device's value.
 
+Power, the energy counter and GR_ENGINE_ACTIVE (simulator/energy.py) are device-level: one
+counter per physical GPU (UUID) whose series change labels at every hand-over like the others;
+MIG instances report their whole GPU's power and energy (dcgm-exporter #257) but their own
+GR_ENGINE_ACTIVE; in virtual-GPU mode they are copied per listed pod. GR_ENGINE_ACTIVE only
+for models with profiling fields.
+
 Behaviours: `idle-gpu-memory` makes unallocated devices report a few MiB (0 otherwise);
 `stale-gpu-labels` keeps a finished pod listed on its devices for 0-20 min, at idle memory (at
 0 in virtual-GPU mode, where a pod without processes reads 0).

@@ -125,6 +125,9 @@ class NodePower:
 
     def block_pods(self, blk: int) -> list[Pod]:
         if blk not in self._blocks:
+            if len(self._blocks) > 256:  # bound memory on long live runs (about two months)
+                for cache in (self._blocks, self._holders, self._energy, self._reloads):
+                    cache.clear()
             self._blocks[blk] = batch.gpu_jobs(self.seed, blk, self.node, self.behaviours)[0]
         return self._blocks[blk]
 

@@ -53,10 +53,11 @@ def _weight(node, h: energy.Holder) -> Fraction:
 
 def _lost(w, power, gpu: int, h: energy.Holder) -> Fraction:
     """Held energy between the last sample before each driver load and the load."""
-    target, gaps, _ = w.targets[("dcgm", power.node.name)]
+    scrapers = w.replicas[("dcgm", power.node.name)]  # an HA pair's samples together
     lost = Fraction(0)
     for load in power.reloads(max(h.lo, w.a * 1000), min(h.hi, w.b * 1000)):
-        last = last_scrape_before(target, load, load - 86_400_000, gaps)
+        found = [last_scrape_before(t, load, load - 86_400_000, gaps) for t, gaps in scrapers]
+        last = max((x for x in found if x is not None), default=None)
         lost += share(power, gpu, h, max(w.a * 1000, last or 0), load)
     return lost
 

@@ -378,3 +378,30 @@ def test_the_older_dcgm_families_and_truth_quantities_are_unchanged(
     truth = cluster.truth(start, datetime(2024, 5, 1, 12, tzinfo=UTC))
     digests = [hashlib.sha256(x.encode()).hexdigest() for x in (text, old_quantities(truth))]
     assert digests == [history_digest, truth_digest]
+
+
+def test_a_reader_of_the_scraped_samples_gets_busy_seconds_within_one_interval(cluster, truth):
+    """Each sample stands for the time up to the next, the first also from the pod's start, all
+    clipped to the holding: within one scrape interval per GPU, as docs/simulator.md says."""
+    t0, t1 = HAND_OVER
+    node = cluster.node_by_name["gpu-node-1"]
+    times = cluster.scrape_times(cluster.target("/nodes/gpu-node-1/dcgm/metrics"), t0, t1)
+    pods = {p.name: p for p in cluster.objects(t0, t1)[0]}
+    found = dcgm.series(cluster.seed, node, list(pods.values()), ACTIVE, times, cluster.behaviours)
+    read: dict = {}
+    for labels, index, values in found:
+        if "pod" not in labels:
+            continue
+        pod = pods[labels["pod"]]
+        lo, hi = max(pod.running, t0) * 1000, min(pod.completed, t1) * 1000
+        for k, (i, v) in enumerate(zip(index, values, strict=True)):
+            start = lo if k == 0 else times[i]
+            end = min(hi, times[i + 1] if i + 1 < len(times) else t1 * 1000)
+            read[pod.name] = read.get(pod.name, 0) + float(v) * (end - start) / 1000
+    real = {
+        name: q["quantities"]["gpu_busy_seconds"]["real"] for name, q in truth_pods(truth).items()
+    }
+    assert max(real[name] for name in read) > 10 * cluster.scrape_interval
+    for name, seconds in read.items():
+        gpus = len(pods[name].containers[0].gpus)
+        assert abs(seconds - real[name]) <= cluster.scrape_interval * gpus, name
