@@ -27,7 +27,7 @@ ACTIVE = "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
 POD_LABELS = ("pod", "namespace", "container")
 
 
-def make(*behaviours, **options) -> Cluster:
+def make(*behaviours) -> Cluster:
     """gpu-node-1 whole GPUs, gpu-node-2 time-sliced, gpu-node-3 MIG."""
     return Cluster(
         seed=3, nodes=1, gpu_nodes=3, jobs_per_hour=4, behaviours=("mig", "shared-gpu", *behaviours)
@@ -72,10 +72,6 @@ def by_uuid(found) -> dict[str, dict[int, float]]:
     return out
 
 
-def held_by(labels: dict) -> str | None:
-    return labels.get("pod")
-
-
 def test_the_energy_families_are_named_helped_and_typed_as_the_exporter_prints_them(cluster):
     fams = {name: (mtype, text) for name, mtype, text in exporters.families("dcgm")}
     assert fams[ENERGY] == ("counter", "Total energy consumption since boot (in mJ).")
@@ -102,7 +98,7 @@ def test_a_gpus_series_carry_its_holders_labels_only_while_held(cluster):
                 assert not set(POD_LABELS) & set(labels)
             else:
                 assert (labels["pod"], labels["namespace"]) == (holder.name, holder.namespace)
-        assert len({held_by(lb) for lb, _ in gpu6}) == 3  # first holder, nobody, the next one
+        assert len({lb.get("pod") for lb, _ in gpu6}) == 3  # first holder, nobody, the next one
 
 
 def test_the_counter_is_one_continuous_series_per_uuid_across_hand_overs(cluster):
