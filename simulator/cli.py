@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from simulator.behaviours import BEHAVIOURS, parse_behaviours
 from simulator.cluster import FLAVOURS, INTERVALS, Cluster
+from simulator.energy_truth import DEFAULT_IDLE_PERCENT
 
 
 def iso_time(text: str) -> datetime:
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--end", type=iso_time, required=True)
     h.add_argument("--out", required=True)
     t.add_argument("--out", default=None, help="file (default stdout)")
+    t.add_argument(
+        "--gpu-idle-percent",
+        type=float,
+        default=DEFAULT_IDLE_PERCENT,
+        help="GPU activity below it counts as idle (gpu_idle_seconds; default 5)",
+    )
     for name, text in (
         ("serve", "live exporter endpoints"),
         ("scrape-config", "Prometheus scrape_configs for `serve`"),
@@ -121,7 +128,8 @@ def main(argv=None) -> int:
         stats = cluster.history(args.start, args.end, args.out)
         print(json.dumps(stats), file=sys.stderr)
     elif args.command == "truth":
-        text = json.dumps(cluster.truth(args.start, args.end), indent=1) + "\n"
+        truth = cluster.truth(args.start, args.end, args.gpu_idle_percent)
+        text = json.dumps(truth, indent=1) + "\n"
         if args.out:
             with open(args.out, "w", encoding="utf-8") as fh:
                 fh.write(text)

@@ -13,6 +13,7 @@ from datetime import datetime
 from simulator import batch
 from simulator.behaviours import check_behaviours
 from simulator.catalog import NAMESPACES, fleet, long_running, make_nodes
+from simulator.energy_truth import DEFAULT_IDLE_PERCENT
 from simulator.model import PVC, Pod
 from simulator.targets import Gap, Target, make_targets, scrape_times, segments, target_gaps
 
@@ -166,8 +167,11 @@ class Cluster:
         at_ms = round((at.timestamp() if isinstance(at, datetime) else at) * 1000)
         return render_exposition(self, target, at_ms)
 
-    def truth(self, start, end) -> dict:
-        """Ground truth of [start, end): jobs, pods, containers, PVCs and billed quantities."""
+    def truth(self, start, end, gpu_idle_percent: float = DEFAULT_IDLE_PERCENT) -> dict:
+        """Ground truth of [start, end): jobs, pods, containers, PVCs and billed quantities.
+
+        `gpu_idle_percent`: GPU activity below it counts as idle (`gpu_idle_seconds`).
+        """
         from simulator.truth import compute_truth
 
-        return compute_truth(self, epoch(start), epoch(end))
+        return compute_truth(self, epoch(start), epoch(end), gpu_idle_percent)

@@ -9,6 +9,12 @@ lists, not contiguous runs). MIG GPUs do the same per GPU instance (`GPU_I_PROFI
 carrying that pod's own processes, plus the device-level series with the device total; other
 fields are copied per listed pod with the device's value.
 
+Power, the energy counter and GR_ENGINE_ACTIVE (simulator/energy.py) are device-level: one
+counter per physical GPU (UUID) whose series change labels at every hand-over like the others;
+MIG instances report their whole GPU's power and energy (dcgm-exporter #257) but their own
+GR_ENGINE_ACTIVE; in virtual-GPU mode they are copied per listed pod. GR_ENGINE_ACTIVE only
+for models with profiling fields.
+
 Behaviours: `idle-gpu-memory` makes unallocated devices report a few MiB (0 otherwise);
 `stale-gpu-labels` keeps a finished pod listed on its devices for 0-20 min, at idle memory (at
 0 in virtual-GPU mode, where a pod without processes reads 0).
@@ -16,7 +22,7 @@ Behaviours: `idle-gpu-memory` makes unallocated devices report a few MiB (0 othe
 
 from bisect import bisect_left
 
-from simulator import gpus
+from simulator import energy, gpus
 from simulator.levels import hex_id
 from simulator.model import Node, Pod
 
@@ -24,11 +30,23 @@ FAMILIES = [
     ("DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB)."),
     ("DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB)."),
     ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %)."),
+    # energy (etc/default-counters.csv): whole-GPU values, also on MIG instances (#257)
+    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W)."),
+    (
+        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+        "counter",
+        "Total energy consumption since boot (in mJ).",
+    ),
+    ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "gauge", "Ratio of time the graphics engine is active."),
 ]
+ENERGY_FAMILIES = {
+    "DCGM_FI_DEV_POWER_USAGE",
+    "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+    "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
+}
 FB_TOTAL, FB_RESERVED = 81_920, 563  # MiB of an A100 80GB
 FB_USED = (2_000, 78_000)
 SHARED_FB_USED = (1_000, 18_000)  # per pod on a shared GPU: four pods fit in 80 GB
-UTIL = (0, 100)
 DRIVER = "550.54.15"
 
 
@@ -82,10 +100,6 @@ def slice_fb_levels(node: Node, pod: Pod, gpu: int, instance: int):
     return pod.levels(f"fb{gpu}:{instance}", lo, hi, smooth=True)
 
 
-def util_levels(pod: Pod, gpu: int):
-    return pod.levels(f"util{gpu}", *UTIL)
-
-
 def _idx(times, a: int, b: int | None) -> list[int]:
     """Indexes of the times in [a, b) seconds."""
     i0 = bisect_left(times, a * 1000)
@@ -130,6 +144,9 @@ def series(seed: int, node: Node, pods: list[Pod], family: str, times: list[int]
     idle = "idle-gpu-memory" in behaviours
     stale = "stale-gpu-labels" in behaviours
     held = holders(node, pods)
+    if family in ENERGY_FAMILIES:
+        yield from _energy_series(seed, node, held, family, times, behaviours)
+        return
     if node.gpu_mode == "shared":
         for gpu in range(node.gpus):
             yield from _shared(seed, node, gpu, held, family, times, idle, stale)
@@ -159,7 +176,7 @@ def series(seed: int, node: Node, pods: list[Pod], family: str, times: list[int]
                     util = []
                 else:
                     used = fb_levels(pod, dev).values(ts)
-                    util = util_levels(pod, dev).values(ts) if family.endswith("UTIL") else []
+                    util = gpus.util_levels(pod, dev).values(ts) if family.endswith("UTIL") else []
                 used += [idle_v] * len(late)
                 util += [0] * len(late)
                 labels = {**base, **_pod_labels(pod, cname)}
@@ -183,7 +200,7 @@ def _shared(seed, node: Node, gpu: int, held: dict, family: str, times, idle: bo
         for pod, cname, run, late in _listed(held.get((gpu, replica), []), times, stale):
             ts = [times[i] for i in run]
             fb = slice_fb_levels(node, pod, gpu, replica).values(ts)
-            ut = util_levels(pod, gpu).values(ts)
+            ut = gpus.util_levels(pod, gpu).values(ts)
             for i, f, u in zip(run, fb, ut, strict=True):
                 used[i] += f
                 util[i] = min(100, util[i] + u)
@@ -205,3 +222,71 @@ def _shared(seed, node: Node, gpu: int, held: dict, family: str, times, idle: bo
         own = fb if family == "DCGM_FI_DEV_FB_USED" else ut
         labels = {**labels, "pod_uid": uid, "vgpu": str(replica)}
         yield labels, index, own + [0] * n_late
+
+
+def _ratio(permille: int) -> str:
+    """A DCGM double as the exporter prints it (%f): 0.734000."""
+    return f"{permille // 1000}.{permille % 1000:03d}000"
+
+
+def _energy_series(seed, node: Node, held: dict, family: str, times, behaviours):
+    """Power, energy counter and GR_ENGINE_ACTIVE of the node's devices, as `series` yields.
+
+    Values are the physical GPU's (a MIG instance reports its whole GPU's power and energy),
+    except GR_ENGINE_ACTIVE on a MIG instance, which is the instance's own.
+    """
+    power = energy.node_power(seed, node, behaviours)
+    if family == "DCGM_FI_PROF_GR_ENGINE_ACTIVE" and not power.model.profiling:
+        return
+    stale = "stale-gpu-labels" in behaviours
+    arrays: dict = {}
+
+    def device(gpu: int) -> list:
+        if gpu not in arrays:
+            if family == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION":
+                arrays[gpu] = power.counter(gpu, times)
+            elif family == "DCGM_FI_DEV_POWER_USAGE":
+                arrays[gpu] = [f"{w}.000000" for w in power.power(gpu, times)]
+            else:
+                arrays[gpu] = [_ratio(v) for v in power.gr_active(gpu, times)]
+        return arrays[gpu]
+
+    if node.gpu_mode == "shared":
+        for gpu in range(node.gpus):
+            yield from _shared_copies(seed, node, gpu, held, times, stale, device(gpu))
+        return
+    mig = node.gpu_mode == "mig"
+    devices = [(g, gi) for g in range(node.gpus) for gi, _ in gpus.mig_layout(node, g)]
+    for dev in devices if mig else range(node.gpus):
+        gpu = dev[0] if mig else dev
+        base = _mig_labels(seed, node, *dev) if mig else gpu_labels(seed, node, dev)
+        own = mig and family == "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
+        taken: set[int] = set()
+        for pod, cname, run, late in _listed(held.get(dev, []), times, stale):
+            if run or late:
+                taken.update(run, late)
+                if own:  # the instance's own activity while the pod runs, 0 after
+                    act = energy.mig_activity_levels(pod, *dev).values([times[i] for i in run])
+                    values = [_ratio(v) for v in act] + [_ratio(0)] * len(late)
+                else:
+                    values = [device(gpu)[i] for i in run + late]
+                yield {**base, **_pod_labels(pod, cname)}, run + late, values
+        free = [i for i in range(len(times)) if i not in taken]
+        if free:
+            yield base, free, [_ratio(0) if own else device(gpu)[i] for i in free]
+
+
+def _shared_copies(seed, node: Node, gpu: int, held: dict, times, stale: bool, values: list):
+    """A device-level field in virtual-GPU mode: copied per listed pod (with `vgpu`), the
+    device's own series only while no pod is listed."""
+    base = gpu_labels(seed, node, gpu)
+    listed: set[int] = set()
+    for replica in range(gpus.SHARED_REPLICAS):
+        for pod, cname, run, late in _listed(held.get((gpu, replica), []), times, stale):
+            if run or late:
+                listed.update(run, late)
+                labels = {**base, **_pod_labels(pod, cname), "vgpu": str(replica)}
+                yield labels, run + late, [values[i] for i in run + late]
+    alone = [i for i in range(len(times)) if i not in listed]
+    if alone:
+        yield base, alone, [values[i] for i in alone]

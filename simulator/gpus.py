@@ -25,6 +25,7 @@ MIG_MEMORY_MIB = {"1g.10gb": 9_728, "2g.20gb": 19_968, "3g.40gb": 40_192}
 MIG_RESOURCE = re.compile(r"nvidia_com_mig_(\d+)g_(\d+)gb")
 IDLE_MIB = (1, 7)  # what an unallocated GPU (or GPU instance) reports used
 STALE_MAX = 1200  # seconds a finished pod's labels may stay on its devices
+UTIL = (0, 100)  # DCGM_FI_DEV_GPU_UTIL, %
 
 
 def mig_layout(node: Node, gpu: int) -> tuple[tuple[int, str], ...]:
@@ -86,3 +87,8 @@ def idle_mib(node: Node, gpu: int, instance: int | None = None) -> int:
 def stale_seconds(pod: Pod) -> int:
     """How long dcgm-exporter keeps a finished pod's labels on its devices (0-20 min)."""
     return stable_int(pod.uid, "stale") % (STALE_MAX + 1)
+
+
+def util_levels(pod: Pod, gpu: int):
+    """GPU_UTIL (%) of a pod on a whole GPU or on its time-sliced share of one, per minute."""
+    return pod.levels(f"util{gpu}", *UTIL)

@@ -1,6 +1,7 @@
 """OpenMetrics history for `promtool tsdb create-blocks-from openmetrics`.
 
-Layout: one `# HELP`/`# TYPE` header per family (counters typed without `_total`), each family
+Layout: one `# HELP`/`# TYPE` header per family (counters typed without `_total`; a counter
+whose samples lack it, dcgm-exporter's energy, typed `unknown`), each family
 contiguous, each series' samples in time order, timestamps in seconds with ms precision, labels
 as Prometheus stores them (target labels added, clashing exporter labels renamed exported_*),
 and a final `# EOF`. The hot loop formats a whole series with one list comprehension over
@@ -19,6 +20,13 @@ FLUSH_CHUNKS = 2000
 def type_name(name: str, mtype: str) -> str:
     """OpenMetrics family name: counters drop the `_total` suffix of their samples."""
     return name[:-6] if mtype == "counter" and name.endswith("_total") else name
+
+
+def type_text(name: str, mtype: str) -> str:
+    """OpenMetrics type of a family: OpenMetrics names a counter's samples <family>_total, so
+    a counter sampled under its bare name (dcgm-exporter's energy) is written `unknown`; the
+    stored series keep the exporter's name (backfilled blocks hold no type anyway)."""
+    return "unknown" if mtype == "counter" and not name.endswith("_total") else mtype
 
 
 def seconds_text(t_ms: int) -> str:
@@ -86,7 +94,7 @@ def _write(cluster, a: int, b: int, fh) -> dict:
         targets = [(t, g) for t, g in zip(cluster.targets(), grid, strict=True) if t.kind == kind]
         for name, mtype, help_text in exporters.families(kind, cluster.behaviours):
             fam = type_name(name, mtype)
-            chunks.append(f"# HELP {fam} {help_text}\n# TYPE {fam} {mtype}\n")
+            chunks.append(f"# HELP {fam} {help_text}\n# TYPE {fam} {type_text(name, mtype)}\n")
             for target, (times, stamps, segs) in targets:
                 for labels, index, values in exporters.series(
                     cluster, target, pods, pvcs, name, times

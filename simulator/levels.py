@@ -174,3 +174,26 @@ class Levels:
             m = (t // MINUTE_MS) % 60
             out.append((base + pre[m]) * MINUTE_MS + lv[m] * (t % MINUTE_MS))
         return out
+
+
+class Mapped(Levels):
+    """Levels of `f(level)` of another Levels, minute by minute: derived gauges (GPU power,
+    activity from utilisation), with the same exact prefix integrals. Nothing is drawn."""
+
+    __slots__ = ("base", "f")
+
+    def __init__(self, base: Levels, f, key: str):
+        super().__init__(f"{base.key}:{key}", 0, 0, base._origin * HOUR_MS, base.periodic)
+        self.base, self.f = base, f
+
+    def hour(self, h: int) -> tuple[list[int], list[int]]:
+        if self.periodic:
+            h %= WEEK_HOURS
+        cached = self._hours.get(h)
+        if cached is None:
+            lv = [self.f(v) for v in self.base.hour(h)[0]]
+            pre = [0] * 61
+            for i, v in enumerate(lv):
+                pre[i + 1] = pre[i] + v
+            cached = self._hours[h] = (lv, pre)
+        return cached

@@ -14,7 +14,7 @@ completion times are exact); storage likewise, a claim bridged only when seen on
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from simulator import cadvisor, dcgm, gpus, users
+from simulator import cadvisor, dcgm, energy_truth, gpus, users
 from simulator.targets import first_scrape_from, last_scrape_before
 
 QUANTITIES = (
@@ -404,6 +404,7 @@ def _pod_truth(w: Window, pod) -> dict:
         init = any(c is i for i in pod.init_containers)
         containers.append(_container_truth(c, insts, node, init))
     _requests_truth(w, pod, quantities)
+    estimate = energy_truth.pod_quantities(w, pod, node, quantities)
     out = {
         "name": pod.name,
         "uid": pod.uid,
@@ -421,6 +422,8 @@ def _pod_truth(w: Window, pod) -> dict:
         out["scheduled"] = iso(pod.scheduled_at())
     if pod.initialized is not None:  # init containers ran before the app containers
         out["initialized"] = iso(pod.initialized)
+    if estimate:  # MIG or time-sliced: energy split by slice or among sharing pods
+        out["gpu_energy_estimate"] = True
     for q, family in NET.items():
         if node is None:
             break
@@ -448,11 +451,14 @@ def _add(total: dict, quantities: dict) -> None:
         t["observed"] += v["observed"]
 
 
-def compute_truth(cluster, a: int, b: int) -> dict:
+def compute_truth(
+    cluster, a: int, b: int, gpu_idle_percent: float = energy_truth.DEFAULT_IDLE_PERCENT
+) -> dict:
     """The ground truth of [a, b) epoch seconds as plain JSON-ready dicts."""
     if b <= a:
         raise ValueError(f"empty window: end ({b}) must be after start ({a})")
     w = Window(cluster, a, b)
+    w.gpu_idle_percent = gpu_idle_percent
     pods, pvcs = cluster.objects(a, b)
     ns_info = {n.name: n.cost_center for n in cluster.namespaces}
     jobs: dict[tuple, dict] = {}
@@ -478,12 +484,14 @@ def compute_truth(cluster, a: int, b: int) -> dict:
         )
         pt = _pod_truth(w, pod)
         job["pods"].append(pt)
+        if pt.get("gpu_energy_estimate"):
+            job["gpu_energy_estimate"] = True
         _add(job["quantities"], pt["quantities"])
     namespaces = {
         n.name: {
             "cost_center": n.cost_center,
             "account": n.cost_center or "unassigned",
-            "quantities": {q: _q() for q in QUANTITIES},
+            "quantities": {q: _q() for q in (*QUANTITIES, *energy_truth.QUANTITIES)},
         }
         for n in cluster.namespaces
     }
@@ -528,10 +536,12 @@ def compute_truth(cluster, a: int, b: int) -> dict:
             "jobs_per_hour": cluster.jobs_per_hour,
             "behaviours": sorted(cluster.behaviours),
             "max_bridged_gap": cluster.max_bridged_gap,
+            "gpu_idle_percent": gpu_idle_percent,
         },
         "scrape_gaps": w.scrape_gaps(),
         "jobs": list(jobs.values()),
         "pvcs": pvc_items,
         "namespaces": namespaces,
         "totals": _finish(totals),
+        "gpu_energy": energy_truth.node_truth(w, iso_ms),
     }
