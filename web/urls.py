@@ -34,6 +34,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", jobs.job, name="job"),
     path("statements/", statements.statement_list, name="statements"),
     path("statements/<int:pk>/", statements.statement, name="statement"),
+    path("statements/<int:pk>/pdf", statements.statement_pdf_download, name="statement-pdf"),
     path("exports/", exports.export_list, name="exports"),
     path("exports/files/<int:pk>", exports.download, name="export-file"),
     path("live/", live.live, name="live"),

@@ -23,5 +23,6 @@ urlpatterns = [
     path("jobs/<int:pk>", jobs.job, name="api-job"),
     path("statements", statements.statements, name="api-statements"),
     path("statements/<int:pk>", statements.statement, name="api-statement"),
+    path("statements/<int:pk>/pdf", statements.StatementPdf.as_view(), name="api-statement-pdf"),
     path("exports", exports.exports, name="api-exports"),
 ]
