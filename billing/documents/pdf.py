@@ -36,11 +36,12 @@ def statement_pdf(statement: Statement) -> bytes:
             f"statement {statement.pk} ({statement.account.name}, {statement.period}) is a "
             "draft: its month is not closed, and only a closed month's statement has a PDF"
         )
-    content = statement_content(statement, account_clusters(statement.account_id))
     with (
         translation.override(statement.account.language),
         timezone.override(settings.KUBEMON_DISPLAY_TIME_ZONE),
     ):
+        # The content names resources and receivers in the language active when it is made.
+        content = statement_content(statement, account_clusters(statement.account_id))
         html = render_to_string(
             "billing/statement_pdf.html",
             {"c": content, "display_time_zone": settings.KUBEMON_DISPLAY_TIME_ZONE},
