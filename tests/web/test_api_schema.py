@@ -30,6 +30,7 @@ PARAMETERS = {
     "/api/v1/jobs/{id}": {"id"},
     "/api/v1/statements": {"period"} | PAGES,
     "/api/v1/statements/{id}": {"id"},
+    "/api/v1/statements/{id}/pdf": {"id"},
     "/api/v1/exports": {"period"} | PAGES,
     "/api/v1/metrics": {"cluster"},
     "/api/v1/metrics/{name}": {"name", "namespace", "pod", "container", "node", "cluster"}
