@@ -5,6 +5,9 @@ that says why). Access is the statement page's: finance every account's, a lab m
 their own accounts' (another's is a 404), ops none (403). A download only reads.
 """
 
+import re
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
@@ -13,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
-from billing.models import Statement
+from billing.models import Job, Statement
 from kubemon.number_formats import chf
 from tests.fixtures.api_site import get, site_fixture  # noqa: F401
 from tests.fixtures.pdf_text import pdf_text
@@ -134,3 +137,19 @@ def test_the_api_schema_documents_the_pdf_endpoint():
         "format": "binary",
     }
     assert {"401", "403", "404"} <= set(operation["responses"])
+
+
+def test_the_page_shows_the_pdfs_jobs_that_cost_most_split_per_user_and_efficiency(site):
+    Job.objects.filter(namespace="bio-lab").update(user="ana")
+    s = statement(OCTOBER, "lab-a")
+    page = page_get("alice", reverse("statement", args=[s.pk])).content.decode()
+    pdf = pdf_text(page_get("alice", pdf_url(s)).content)
+    job_amounts = re.findall(r'data-job-amount="([-\d.]+)"', page)
+    user_amounts = re.findall(r'data-user-amount="([-\d.]+)"', page)
+    assert len(job_amounts) == 10
+    assert sum(Decimal(a) for a in user_amounts) == s.total_chf
+    assert len(user_amounts) == 2  # ana, and the unknown user of bio-ci's jobs
+    for amount in job_amounts + user_amounts:
+        assert chf(Decimal(amount)) in pdf
+    assert "unknown user" in page and "unknown user" in pdf
+    assert "60 %" in page and "60 %" in pdf  # memory: the site's jobs use 60 % of requests
