@@ -396,8 +396,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.getenv("KUBEMON_LOG_LEVEL", "INFO")},
-    # django-axes announces itself at every start, commands included.
-    "loggers": {"axes.apps": {"level": "WARNING"}},
+    # django-axes announces itself at every start, commands included; WeasyPrint each step of
+    # every PDF (its warnings still show).
+    "loggers": {"axes.apps": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 # Usage collection (python manage.py collect_usage).

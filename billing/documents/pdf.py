@@ -13,8 +13,6 @@ account's name or a reason can make the renderer read a file or call a server.
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from billing.documents.content import account_clusters, statement_content
 from billing.models import Statement
@@ -46,4 +44,9 @@ def statement_pdf(statement: Statement) -> bytes:
             "billing/statement_pdf.html",
             {"c": content, "display_time_zone": settings.KUBEMON_DISPLAY_TIME_ZONE},
         )
+    # Imported here: WeasyPrint takes about a second to load, which every page and command
+    # importing this module would otherwise pay, PDF or not.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf()
