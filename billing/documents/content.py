@@ -13,7 +13,7 @@ their jobs') adds up, over the users, to the statement's total to the cent.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
@@ -239,9 +239,9 @@ class StatementContent:
     lines: list[StatementLine]
     missing: list[dict]
     flagged: list[dict]
-    top_jobs: list[JobAmount] = field(default_factory=list)
-    users: list[UserAmount] = field(default_factory=list)
-    efficiency: Efficiency | None = None
+    top_jobs: list[JobAmount]
+    users: list[UserAmount]
+    efficiency: Efficiency
 
     @property
     def adjustment_lines(self) -> list[StatementLine]:

@@ -189,3 +189,18 @@ def test_the_pdf_shows_only_the_lacking_hours_of_the_accounts_clusters(site):
 def test_a_statement_fits_on_one_or_two_pages(site):
     for account in ("lab-a", "lab-b"):
         assert pdf_pages(statement_pdf(october(account))) <= 2
+
+
+def test_flagged_hours_are_shown_as_runs_of_hours_with_their_reason(site):
+    s = october("lab-a")
+    gap = "kube-state-metrics gap"
+    flagged = [
+        {"hour": f"2026-10-05T{hour:02d}:00:00+00:00", "reason": gap} for hour in (10, 11, 12)
+    ] + [{"hour": "2026-10-05T20:00:00+00:00", "reason": gap}]
+    Statement.objects.filter(pk=s.pk).update(flagged_hours={"epfl-1": flagged})
+    s.refresh_from_db()
+    text = pdf_text(statement_pdf(s))
+    assert "Hours the month lacks" in text
+    # 10:00 UTC is 12:00 in Zurich (summer time until 25 October).
+    assert f"epfl-1 5 Oct 2026 12:00 5 Oct 2026 15:00 3 {gap}" in text
+    assert f"epfl-1 5 Oct 2026 22:00 5 Oct 2026 23:00 1 {gap}" in text

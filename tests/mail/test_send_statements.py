@@ -221,3 +221,17 @@ def test_cron_sends_the_statements_after_the_month_is_closed_and_exported():
 def minute_of_day(schedule: str) -> int:
     minute, hour = schedule.split()[:2]
     return int(hour) * 60 + int(minute)
+
+
+def test_with_django_s_file_backend_each_message_is_written_as_a_file(
+    site, contacts, settings, tmp_path
+):
+    # How the demo keeps its mails for a newcomer to open (DJANGO_EMAIL_BACKEND).
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    _, _, failed = send("2026-10")
+    assert failed is None
+    written = [path.read_bytes() for path in tmp_path.iterdir()]
+    assert len(written) == 2
+    assert all(b"application/pdf" in message for message in written)
+    assert StatementMail.objects.count() == 2
