@@ -100,10 +100,8 @@ def priced_lines(statement: Statement) -> list[StatementLine]:
         line.resource_name = resource_name(line.resource)
         line.is_adjustment = line.kind == StatementLine.Kind.ADJUSTMENT
         line.kind_name = _("Adjustment") if line.is_adjustment else _("Usage")
-    # "adjustment" sorts before "usage": usage first, as a reader expects.
-    return [line for line in lines if not line.is_adjustment] + [
-        line for line in lines if line.is_adjustment
-    ]
+    # "adjustment" sorts before "usage" in the database: usage first, as a reader expects.
+    return sorted(lines, key=lambda line: line.is_adjustment)
 
 
 def missing_rows(ranges: dict) -> list[dict]:

@@ -6,7 +6,8 @@ read: an open period's drafts as its writers left them (billing/ledger/drafts.py
 when they are older than what they are made of; a month without a period as it is (no
 statements, its hours not collected so far), without creating one; a closed period's statements
 as they were frozen. A lab member sees the hours not collected or flagged of the clusters of its
-accounts only.
+accounts only. A statement's content is billing/documents/content.py's, which its PDF shows
+too; the PDF downloads for a closed month only (an open month's statement is a draft: 404).
 """
 
 from datetime import date
