@@ -52,8 +52,7 @@ node_modules/.installed: package.json package-lock.json | debian-packages
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-# The French translations, compiled from web/locale/fr/LC_MESSAGES/django.po (the pages) and
-# billing/locale/fr/LC_MESSAGES/django.po (the PDF statements and the mails).
+# The French translations, compiled from web/locale/fr/LC_MESSAGES/django.po.
 messages: venv debian-packages
 	cd web && ../$(PY) ../manage.py compilemessages --ignore=.venv -v 0
 	cd billing && ../$(PY) ../manage.py compilemessages -v 0
