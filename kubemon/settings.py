@@ -396,8 +396,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.getenv("KUBEMON_LOG_LEVEL", "INFO")},
-    # django-axes announces itself at every start, commands included.
-    "loggers": {"axes.apps": {"level": "WARNING"}},
+    # django-axes announces itself at every start, commands included; WeasyPrint each step of
+    # every PDF (its warnings still show).
+    "loggers": {"axes.apps": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 # Usage collection (python manage.py collect_usage).
@@ -526,3 +527,12 @@ EMAIL_TIMEOUT = envfloat("DJANGO_EMAIL_TIMEOUT", 30.0)
 DEFAULT_FROM_EMAIL = os.getenv("DJANGO_DEFAULT_FROM_EMAIL", "kube-monitoring@localhost")
 # The address of the pages, for the links in the mails.
 KUBEMON_SITE_URL = os.getenv("KUBEMON_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The month's statements mailed to the accounts' contacts once it is closed and exported
+# (send_statements; a statement already mailed is not mailed again).
+CRONJOBS += [
+    (
+        f"30 3 {KUBEMON_CLOSE_DAY} * *",
+        "django.core.management.call_command",
+        ["send_statements", "previous"],
+    )
+]

@@ -40,6 +40,7 @@ urlpatterns = [
         workbooks.statements_workbook_download,
         name="statements-workbook",
     ),
+    path("statements/<int:pk>/pdf", statements.statement_pdf_download, name="statement-pdf"),
     path("exports/", exports.export_list, name="exports"),
     path("exports/files/<int:pk>", exports.download, name="export-file"),
     path("live/", live.live, name="live"),

@@ -260,6 +260,8 @@ def test_the_cronjobs_run_when_the_crontab_would(rendered):
     assert "close_period previous" in script
     assert 'export_sifac previous --format "$format"' in script
     assert "KUBEMON_EXPORT_FORMATS" in script
+    # The statements are mailed once the month is closed and exported.
+    assert script.index("send_statements previous") > script.index("export_sifac previous")
 
 
 def settings_read() -> set[str]:

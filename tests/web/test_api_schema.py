@@ -31,6 +31,7 @@ PARAMETERS = {
     "/api/v1/statements": {"period"} | PAGES,
     "/api/v1/statements/{id}": {"id"},
     "/api/v1/statements/workbook": {"period"},
+    "/api/v1/statements/{id}/pdf": {"id"},
     "/api/v1/exports": {"period"} | PAGES,
     "/api/v1/accounts": PAGES,
     "/api/v1/metrics": {"cluster"},

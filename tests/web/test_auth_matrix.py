@@ -35,6 +35,7 @@ PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
 FINANCE_ONLY = {"statements", "statement", "exports", "export-file", "api-statement"}
 FINANCE_ONLY |= {"api-exports"}
 FINANCE_ONLY |= {"statements-workbook", "api-statements-workbook"}
+FINANCE_ONLY |= {"statement-pdf", "api-statement-pdf"}
 # Whole pages a lab member's role may not open: a 403, whatever the object.
 NOT_FOR_MEMBERS = {"export-file", "metric-values", "metric-list", "live", "exports"}
 NOT_FOR_MEMBERS |= {"api-exports"}
@@ -67,6 +68,8 @@ def other_labs_objects(site) -> dict[str, int]:
         "api-job": site.jobs["sim-00"].pk,
         "statement": statement,
         "api-statement": statement,
+        "statement-pdf": statement,
+        "api-statement-pdf": statement,
         "export-file": ExportFile.objects.order_by("pk").first().pk,
         "token-revoke": bobs_token.pk,
     }

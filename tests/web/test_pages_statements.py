@@ -215,8 +215,9 @@ def test_a_statement_page_takes_the_same_queries_whatever_its_number_of_jobs(
 ):
     s = Statement.objects.get(period__month="2026-10-01", account__name="lab-b")
     login(client, "fiona")
-    # session, user, groups, statement with period and account, lines, their jobs
-    with django_assert_num_queries(6):
+    # session, user, groups, statement with period and account, lines, their jobs, and the
+    # account's CPU and memory of the month (one sum)
+    with django_assert_num_queries(7):
         answer = client.get(reverse("statement", args=[s.pk]))
     assert answer.status_code == 200
 

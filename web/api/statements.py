@@ -1,4 +1,5 @@
-"""The statements API: GET /api/v1/statements?period=YYYY-MM and GET /api/v1/statements/<id>.
+"""The statements API: GET /api/v1/statements?period=YYYY-MM, GET /api/v1/statements/<id>, and
+GET /api/v1/statements/<id>/pdf (a closed month's statement as its PDF; a draft has none: 404).
 
 Finance (and staff) see every account's statements; account members only those of their
 accounts, and another account's statement is a 404; ops handle no bills and see none
@@ -10,19 +11,25 @@ strings, never as floats.
 """
 
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from billing.documents.pdf import DraftStatement, pdf_file_name, statement_pdf
 from billing.ledger.drafts import drafts_are_current, period_to_read
 from billing.ledger.statements import line_sources
 from billing.models import Statement, StatementJob
 from billing.utc import month_bounds
 from web import access
 from web.api import schema
+from web.api.metrics import JSONOnly
 from web.api.pagination import paginate
 from web.api.params import month_param
 
@@ -179,3 +186,42 @@ def statement(request, pk: int):
             "flagged_hours": access.only_clusters(s.flagged_hours, clusters),
         }
     )
+
+
+class StatementPdf(APIView):
+    """GET statements/<id>/pdf: the PDF of a closed month's statement."""
+
+    # Errors answer JSON whatever the Accept header; the PDF is written by the view.
+    content_negotiation_class = JSONOnly
+
+    @extend_schema(
+        operation_id="statement_pdf",
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            401: schema.UNAUTHENTICATED,
+            403: schema.REFUSED,
+            404: OpenApiResponse(
+                schema.ERROR,
+                "no such statement among those the user may see, or a draft: an open "
+                "month's statement has no PDF",
+            ),
+        },
+    )
+    def get(self, request, pk: int):
+        """The statement as the PDF its account's contacts are mailed, in the account's
+        language, named statement-YYYY-MM-<account>.pdf; only a closed month's."""
+        if not access.sees_statements(request.user):
+            raise PermissionDenied("statements are for finance and account members")
+        s = access.visible_statements(request.user).filter(pk=pk).first()
+        if s is None:
+            raise NotFound("no such statement")
+        try:
+            pdf = statement_pdf(s)
+        except DraftStatement:
+            raise NotFound(
+                f"statement {s.pk} is a draft: {s.period} is not closed, and only a closed "
+                "month's statement has a PDF"
+            ) from None
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(True, pdf_file_name(s))
+        return response

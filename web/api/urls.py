@@ -24,6 +24,7 @@ urlpatterns = [
     path("statements", statements.statements, name="api-statements"),
     path("statements/<int:pk>", statements.statement, name="api-statement"),
     path("statements/workbook", workbooks.statements_workbook, name="api-statements-workbook"),
+    path("statements/<int:pk>/pdf", statements.StatementPdf.as_view(), name="api-statement-pdf"),
     path("exports", exports.exports, name="api-exports"),
     path("accounts", accounts.accounts, name="api-accounts"),
 ]

@@ -1,44 +1,17 @@
-"""Template filters for money and quantities, formatted per the active language.
+"""Template filters for money, quantities and durations, formatted per the active language.
 
-Numbers are grouped in thousands whatever USE_THOUSAND_SEPARATOR says (kept off so that ids
-in pages and URLs are never grouped): 1,234.50 in English, 1'234.50 in Swiss French.
+Money, quantities and percentages are written by kubemon/number_formats.py, which the PDF
+statements and the mails share: 1,234.50 in English, 1'234.50 in Swiss French.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django import template
-from django.utils.formats import number_format
+
+from kubemon.number_formats import amount, chf, percent
 
 register = template.Library()
-
-
-def rounded(value, places: int) -> Decimal:
-    """Round half-up first: Django's number_format cuts extra decimals off instead."""
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-@register.filter
-def chf(value) -> str:
-    """An amount in CHF with two decimals: 1'234.50."""
-    if value is None or value == "":
-        return ""
-    return number_format(rounded(value, 2), decimal_pos=2, force_grouping=True)
-
-
-@register.filter
-def amount(value, decimals=2) -> str:
-    """A quantity with `decimals` decimals, grouped in thousands."""
-    if value is None or value == "":
-        return ""
-    places = int(decimals)
-    return number_format(rounded(value, places), decimal_pos=places, force_grouping=True)
-
-
-@register.filter
-def percent(value) -> str:
-    if value is None:
-        return "–"
-    return number_format(rounded(value * 100, 0), decimal_pos=0) + " %"
+register.filter(amount)
+register.filter(chf)
+register.filter(percent)
 
 
 @register.filter

@@ -6,24 +6,25 @@ read: an open period's drafts as its writers left them (billing/ledger/drafts.py
 when they are older than what they are made of; a month without a period as it is (no
 statements, its hours not collected so far), without creating one; a closed period's statements
 as they were frozen. A lab member sees the hours not collected or flagged of the clusters of its
-accounts only.
+accounts only. A statement's content is billing/documents/content.py's, which its PDF shows
+too; the PDF downloads for a closed month only (an open month's statement is a draft: 404).
 """
 
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from billing.documents.content import missing_rows, receiver_type_name, statement_content
+from billing.documents.pdf import DraftStatement, pdf_file_name, statement_pdf
 from billing.ledger.coverage import uncollected_hours
 from billing.ledger.drafts import drafts_are_current, period_to_read
-from billing.models import StatementJob, StatementLine
 from billing.utc import (
     FIRST_MONTH,
     LAST_MONTH,
@@ -35,34 +36,10 @@ from billing.utc import (
 from web import access
 from web.forms import PeriodField
 
-RECEIVER_TYPES = {
-    "cctr": gettext_lazy("Cost centre"),
-    "order": gettext_lazy("Internal order"),
-    "wbs": gettext_lazy("WBS element (EOTP)"),
-}
-RESOURCE_NAMES = {
-    "cpu": gettext_lazy("CPU"),
-    "memory": gettext_lazy("Memory"),
-    "gpu": gettext_lazy("GPU"),
-    "gpu_memory": gettext_lazy("GPU memory"),
-    "storage": gettext_lazy("Storage"),
-    "network_rx": gettext_lazy("Network received"),
-    "network_tx": gettext_lazy("Network sent"),
-}
-SHOWN_STEP = Decimal("0.001")
-
 
 def require_statements(user):
     if not access.sees_statements(user):
         raise PermissionDenied(_("Statements are for finance and account members."))
-
-
-def receiver_type_name(kind: str) -> str:
-    return str(RECEIVER_TYPES.get(kind, kind or "–"))
-
-
-def resource_name(resource: str) -> str:
-    return str(RESOURCE_NAMES.get(resource, resource))
 
 
 def page_month(raw: str | None, today: date) -> date:
@@ -115,62 +92,52 @@ def statement_list(request):
     return render(request, "web/statement_list.html", context)
 
 
-def missing_rows(ranges: dict) -> list[dict]:
-    """Turn {cluster: [[start, end], ...]} (ISO strings) into rows with datetimes."""
-    rows = []
-    for cluster, pairs in sorted(ranges.items()):
-        for start, end in pairs:
-            start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
-            hours = int((end - start).total_seconds()) // 3600
-            rows.append({"cluster": cluster, "start": start, "end": end, "hours": hours})
-    return rows
-
-
-def flagged_rows(flagged: dict) -> list[dict]:
-    """Turn {cluster: [{hour, reason}, ...]} into rows with datetimes."""
-    return [
-        {"cluster": cluster, "hour": datetime.fromisoformat(f["hour"]), "reason": f["reason"]}
-        for cluster, hours in sorted(flagged.items())
-        for f in hours
-    ]
+def visible_statement(user, pk: int):
+    """The statement the user may read, or a 404 (another account's too: ids tell nothing)."""
+    require_statements(user)
+    s = access.visible_statements(user).filter(pk=pk).first()
+    if s is None:
+        raise Http404(_("No such statement."))
+    return s
 
 
 @login_required
 def statement(request, pk: int):
     """One statement: header, usage lines, adjustments, per-job detail, hours missing or flagged."""
     user = request.user
-    require_statements(user)
-    s = access.visible_statements(user).filter(pk=pk).first()
-    if s is None:
-        raise Http404(_("No such statement."))
-    jobs = StatementJob.objects.select_related("job__cluster").order_by(
-        "job__namespace", "job__name", "job_id"
-    )
-    lines = list(
-        s.lines.order_by("kind", "resource", "first_hour").prefetch_related(
-            Prefetch("jobs", queryset=jobs)
-        )
-    )
-    for line in lines:
-        line.job_rows = list(line.jobs.all())
-        for detail in line.job_rows:
-            # Rounded half-up here: the amount filter cuts decimals off rather than rounding.
-            detail.quantity_shown = detail.quantity.quantize(SHOWN_STEP, ROUND_HALF_UP)
-        line.resource_name = resource_name(line.resource)
-        line.kind_name = (
-            _("Adjustment") if line.kind == StatementLine.Kind.ADJUSTMENT else _("Usage")
-        )
+    s = visible_statement(user, pk)
     clusters = access.statement_clusters(user, s)
-    usage = [line for line in lines if line.kind == StatementLine.Kind.USAGE]
-    adjustments = [line for line in lines if line.kind == StatementLine.Kind.ADJUSTMENT]
+    names = None if clusters is None else set(clusters.values_list("name", flat=True))
+    content = statement_content(s, names)
     context = {
+        "content": content,
         "statement": s,
         "period": s.period,
-        "receiver_type_name": receiver_type_name(s.receiver_type),
-        "lines": usage + adjustments,
-        "adjustment_lines": adjustments,
-        "lines_total": sum((line.amount_chf for line in lines), Decimal(0)),
-        "missing": missing_rows(access.only_clusters(s.missing_hours or {}, clusters)),
-        "flagged": flagged_rows(access.only_clusters(s.flagged_hours or {}, clusters)),
+        "receiver_type_name": content.receiver_type_name,
+        "lines": content.lines,
+        "adjustment_lines": content.adjustment_lines,
+        "lines_total": sum((line.amount_chf for line in content.lines), Decimal(0)),
+        "missing": content.missing,
+        "flagged": content.flagged,
     }
     return render(request, "web/statement.html", context)
+
+
+@login_required
+def statement_pdf_download(request, pk: int):
+    """The PDF of a closed month's statement; an open month's is a draft, with no PDF (404)."""
+    s = visible_statement(request.user, pk)
+    try:
+        pdf = statement_pdf(s)
+    except DraftStatement:
+        message = _(
+            "The statement of %(account)s for %(month)s is a draft: the month is not closed "
+            "yet, and only a closed month's statement has a PDF."
+        )
+        return HttpResponseNotFound(
+            message % {"account": s.account.name, "month": f"{s.period.month:%Y-%m}"},
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, pdf_file_name(s))
+    return response
