@@ -204,7 +204,7 @@ def start(args, workdir: Path, processes: list) -> tuple[PrometheusServer, Worke
     site = Site(workdir, server.url, args.scrape_interval, COLLECTION_LAG)
     say("setting up the database, example accounts, tariffs and users")
     site.set_up()
-    say("collecting usage, closing and exporting the previous month")
+    say("collecting usage, closing, exporting and mailing the previous month")
     complete = datetime.now(UTC) - timedelta(seconds=COLLECTION_LAG)
     collect_spans(site, todo.foreground, complete)
     site.close_and_export(month_start(todo.end) - timedelta(days=1))
@@ -236,6 +236,7 @@ def main(argv=None) -> int:
         say(f"Web app:    {url}/   (API docs at {url}/api/v1/docs)")
         say("Logins (password = user name): " + ", ".join(USERS))
         say("  finance: statements and exports; ops: live metrics; lab: the ml-lab account")
+        say(f"Mails (statements, budget alerts): {site.mail}/")
         pending = len(worker.pieces)
         if pending:
             say(f"{pending} older days of this month load and are collected in the background")

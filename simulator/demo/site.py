@@ -29,6 +29,7 @@ class Site:
         self.workdir = workdir
         self.log = workdir / "demo.log"
         self.exports = workdir / "exports"
+        self.mail = workdir / "mail"
         self.env = {
             **os.environ,
             "DATABASE_URL": f"sqlite:///{workdir / 'kubemon.sqlite3'}",
@@ -38,6 +39,13 @@ class Site:
             "KUBEMON_SCRAPE_INTERVAL": str(scrape_interval),
             # The demo's Prometheus scrapes on 127.0.0.1: its samples arrive at once.
             "KUBEMON_COLLECT_LAG_SECONDS": str(collection_lag),
+            # The simulated kube-state-metrics exports the pods' `user` label (allowlist
+            # pods=[user]): statements split each account's cost per user.
+            "KUBEMON_USER_LABEL": "label_user",
+            # Statements and budget alerts go to files a newcomer can open, not to SMTP.
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "DJANGO_EMAIL_FILE_PATH": str(self.mail),
+            "DJANGO_DEFAULT_FROM_EMAIL": "kube-monitoring@demo.example",
         }
 
     def manage(self, *args: str) -> None:
@@ -62,9 +70,11 @@ class Site:
         if start and end:
             window = ["--start", start.isoformat(), "--end", end.isoformat()]
         self.manage("collect_usage", *window)
+        self.manage("check_budgets")
 
     def close_and_export(self, month: datetime) -> None:
-        """Close the month (forced: the demo holds only its end) and export it twice.
+        """Close the month (forced: the demo holds only its end), export it twice and mail
+        each account's statement (as files under var/demo/mail/).
 
         The `sandbox` namespace has no account, on purpose: its usage stays unassigned,
         shown on every page and left out of the export.
@@ -73,6 +83,7 @@ class Site:
         self.manage("close_period", period, "--force")
         for fmt in ("csv", "idoc"):
             self.manage("export_sifac", period, "--format", fmt, "--allow-unassigned")
+        self.manage("send_statements", period)
 
     def serve(self, port: int) -> subprocess.Popen:
         command = [sys.executable, str(REPO_DIR / "manage.py"), "runserver", "--noreload"]

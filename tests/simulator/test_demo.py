@@ -127,6 +127,13 @@ def test_finance_sees_the_previous_month_closed_and_exported(demo):
     assert ".csv" in exports and "idoc" in exports.lower()
 
 
+def test_the_closed_months_statements_are_mailed_as_files_with_their_pdf(demo, demo_dir):
+    messages = [m.read_bytes() for m in sorted((demo_dir / "mail").glob("*.log"))]
+    statements = [m for m in messages if b"application/pdf" in m]
+    assert statements, "no statement was mailed"
+    assert any(b"head@ml-lab.example" in m for m in statements)
+
+
 def test_ops_sees_usage_and_live_metrics(demo):
     session = login(demo.url, "ops")
     overview = page(session, f"{demo.url}/")
