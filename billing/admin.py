@@ -15,6 +15,7 @@ from billing.ledger.tariffs import check_tariff
 from billing.models import (
     Account,
     Adjustment,
+    BudgetAlert,
     Cluster,
     CollectedHour,
     CollectionRun,
@@ -27,6 +28,7 @@ from billing.models import (
     Period,
     Statement,
     StatementLine,
+    StatementMail,
     Tariff,
 )
 from billing.utc import month_bounds
@@ -285,6 +287,24 @@ class ExportBatchAdmin(ReadOnlyAdmin):
     list_display = ["number", "period", "format", "created_at"]
     list_filter = ["format"]
     inlines = [ExportFileInline]
+
+
+@admin.register(StatementMail)
+class StatementMailAdmin(ReadOnlyAdmin):
+    """Who was mailed which statement (send_statements), for finance's questions."""
+
+    list_display = ["statement", "addresses", "sent_at", "message_id"]
+    list_filter = ["statement__period"]
+    search_fields = ["statement__account__name", "addresses"]
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(ReadOnlyAdmin):
+    """The budget alerts mailed (check_budgets): one per account, month and threshold."""
+
+    list_display = ["account", "month", "threshold", "month_to_date_chf", "budget_chf", "sent_at"]
+    list_filter = ["month", "threshold"]
+    search_fields = ["account__name", "addresses"]
 
 
 class ClosedAwareHourlyUsageAdmin(HourlyUsageAdmin):
