@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from billing.documents.workbook import statements_workbook
@@ -22,7 +23,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def workbook_response(period) -> HttpResponse:
     """The workbook as an attachment named for its month (the page's and the API's)."""
     answer = HttpResponse(statements_workbook(period), content_type=XLSX)
-    answer["Content-Disposition"] = f'attachment; filename="statements-{period.month:%Y-%m}.xlsx"'
+    name = f"statements-{period.month:%Y-%m}.xlsx"
+    answer["Content-Disposition"] = content_disposition_header(True, name)
     return answer
 
 
