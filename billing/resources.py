@@ -1,7 +1,8 @@
 """What is stored per job-hour, and which stored quantity each billed resource reads.
 
 One table says it for every part: collection stores QUANTITIES (and the daily roll-up the
-`max_field` sums), pricing and the pages bill the field a tariff's policy names
+`max_field` sums; a quantity no resource names, like GPU energy, is stored and shown
+but never billed), pricing and the pages bill the field a tariff's policy names
 (`billed_field`), and a tariff is checked against it (`tariff_problem`). Pure: it imports
 nothing of the project, so the models may import it.
 """
@@ -20,6 +21,10 @@ QUANTITIES = (
     "storage_byte_seconds",
     "network_rx_bytes",
     "network_tx_bytes",
+    # GPU energy and activity: stored and shown, billed by no resource below.
+    "gpu_energy_joules",
+    "gpu_busy_seconds",
+    "gpu_idle_seconds",
 )
 
 

@@ -424,6 +424,9 @@ KUBEMON_MAX_BRIDGED_GAP = envint("KUBEMON_MAX_BRIDGED_GAP", 3600)
 # GPU-seconds per second of a GPU resource, `resource=weight,...`; MIG slices default to
 # N/7 of a GPU, nvidia_com_gpu_shared to 1/4 (billing/collection/gpus.py).
 KUBEMON_GPU_WEIGHTS = os.getenv("KUBEMON_GPU_WEIGHTS", "")
+# A held GPU whose activity (GR_ENGINE_ACTIVE, else GPU_UTIL) is below this percent counts
+# as idle (gpu_idle_seconds, billing/collection/energy.py).
+KUBEMON_GPU_IDLE_PERCENT = envfloat("KUBEMON_GPU_IDLE_PERCENT", 5.0)
 # Labels that tell the replicas of an HA Prometheus pair apart (read without deduplication).
 KUBEMON_REPLICA_LABELS = tuple(
     label.strip()

@@ -10,7 +10,7 @@ of different classes never share a price.
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Min, Value, When
+from django.db.models import Case, Count, IntegerField, Min, Q, Value, When
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -171,7 +171,12 @@ def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[d
             # Hours are aligned, so the last hour of a stretch is an hour before its end.
             segment=segment_of("hour", [seg_end - HOUR for _, seg_end in segments]),
         )
-        .annotate(hours=Count("hour"), first_hour=Min("hour"), **hourly_cost_sums())
+        .annotate(
+            hours=Count("hour"),
+            first_hour=Min("hour"),
+            gpu_energy_estimated_hours=Count("hour", filter=Q(gpu_energy_estimated=True)),
+            **hourly_cost_sums(),
+        )
         .order_by()
     )
     jobs: dict[int, dict] = {}
@@ -180,6 +185,7 @@ def job_rows(hourly, start: datetime, end: datetime, tariffs: Tariffs) -> list[d
         schedule = tariffs.for_class(row[RATE_CLASS])
         add_priced(job, priced(row, segments[row["segment"]][0], schedule))
         job["hours"] += row["hours"]
+        job["gpu_energy_estimated_hours"] += row["gpu_energy_estimated_hours"]
         job["first_hour"] = min(job["first_hour"], row["first_hour"])
         for field, value in row.items():
             if field in job["sums"]:
@@ -199,6 +205,7 @@ def job_entry(row: dict) -> dict:
         "parent_kind": row["job__parent_kind"],
         "parent_name": row["job__parent_name"],
         "hours": 0,
+        "gpu_energy_estimated_hours": 0,
         "first_hour": row["first_hour"],
         "cost": ZERO,
         "billed": {},
@@ -215,6 +222,10 @@ def job_figures(sums: dict) -> dict:
         "memory_request_gib_hours": sums["memory_request_byte_seconds"]
         / RESOURCES["memory"].divisor,
         "gpu_hours": sums["gpu_seconds"] / 3600,
+        # Shown, not billed: the energy of the GPUs held (kWh), busy and idle GPU-hours.
+        "gpu_energy_kwh": sums["gpu_energy_joules"] / 3.6e6,
+        "gpu_busy_hours": sums["gpu_busy_seconds"] / 3600,
+        "gpu_idle_hours": sums["gpu_idle_seconds"] / 3600,
         "cpu_efficiency": ratio(sums["cpu_core_seconds"], sums["cpu_request_core_seconds"]),
         "memory_efficiency": ratio(
             sums["memory_byte_seconds"], sums["memory_request_byte_seconds"]

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from billing.collection.energy import hour_energy
 from billing.collection.facts import Hour, InstanceFacts, PodFacts
 from billing.collection.gaps import overlap
 from billing.collection.gpus import gpu_weight
@@ -30,6 +31,7 @@ class JobUsage:
     parent_kind: str = ""
     parent_name: str = ""
     user: str = ""  # who ran it: its pods' user label, the latest started pod's
+    gpu_energy_estimated: bool = False  # a MIG slice's or time-sliced share (energy.py)
     parts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     @property
@@ -117,11 +119,15 @@ def requested_gpu(pod: PodFacts, weights: dict[str, float]) -> bool:
 class Attribution:
     """The usage of every job in one hour."""
 
-    def __init__(self, hour_start: datetime, hour: Hour, interval: int, weights=None):
+    def __init__(
+        self, hour_start: datetime, hour: Hour, interval: int, weights=None, idle_percent=5.0
+    ):
         self.h0 = hour_start.timestamp()
         self.hour = hour
         self.interval = interval
         self.weights = weights or {}
+        self.idle_percent = idle_percent
+        self.idle_energy: dict[str, float] = {}  # joules of GPUs no pod held, per node
         self.jobs: dict[tuple, JobUsage] = {}
         self.by_name = pods_by_name(hour)
         self.by_uid = {p.uid: p for p in hour.pods.values() if p.uid}
@@ -145,8 +151,40 @@ class Attribution:
         for (namespace, claim), (size, seconds) in self.hour.pvcs.items():
             job = self.jobs.setdefault((namespace, "PersistentVolumeClaim", claim), JobUsage())
             job.parts["storage_byte_seconds"].append(size * seconds)
+        self.add_gpu_energy()
         self.add_users()
         return {key: job for key, job in self.jobs.items() if any(job.quantities.values())}
+
+    def add_gpu_energy(self):
+        """GPU energy, busy and idle seconds of the pods that held GPUs; the rest of the
+        GPUs' energy is the node's idle energy (self.idle_energy, joules per node)."""
+        intervals = {
+            key: pod.gauge_interval(self.h0)
+            for key, pod in self.by_name.items()
+            if requested_gpu(pod, self.weights)
+        }
+        per_pod, idle = hour_energy(
+            self.hour.gpu_devices,
+            intervals,
+            self.h0,
+            self.weights,
+            self.idle_percent,
+            lambda node, lo, hi, count: self.gauge_seconds("dcgm", node, lo, hi, count),
+        )
+        self.idle_energy = {node: math.fsum(parts) for node, parts in idle.items()}
+        for (namespace, pod_name), found in per_pod.items():
+            pod = self.by_name[(namespace, pod_name)]
+            for quantity, parts in (
+                ("gpu_energy_joules", found.joules),
+                ("gpu_busy_seconds", found.busy),
+                ("gpu_idle_seconds", found.idle),
+            ):
+                for value in parts:
+                    self.add(namespace, pod_name, quantity, value, pod)
+            if found.estimated:
+                kind, name, _, _ = job_of(pod, self.hour)
+                if job := self.jobs.get((namespace, kind, name)):
+                    job.gpu_energy_estimated = True
 
     def add_users(self):
         """Each job's user: its pods' label, the latest started pod's if they differ."""

@@ -146,6 +146,8 @@ class Hour:
     namespace_label: dict[str, str] = field(default_factory=dict)
     pvcs: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     gaps: Gaps = field(default_factory=lambda: Gaps([]))
+    # The chunk's GPUs by (node, UUID): energy and activity samples (collection/energy.py).
+    gpu_devices: dict = field(default_factory=dict)
 
     def pod(self, labels: dict) -> PodFacts:
         key = (labels.get("namespace", ""), labels.get("pod", ""), labels.get("uid", ""))

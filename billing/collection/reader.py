@@ -4,7 +4,8 @@ For a chunk of consecutive UTC hours, every fact comes from one range query with
 step (promadapter.usage), so the number of queries does not grow with the number of hours
 or jobs; raw samples are fetched only where a fact needs them (counter resets, pods that
 vanished or crossed a data gap, claims that came or went, GPU pods that did not run the
-whole hour), one query per fact for all the chunk's hours that need it. facts.py turns the
+whole hour), one query per fact for all the chunk's hours that need it; GPU energy and
+activity are read raw by device, three queries per chunk (energy_reads.py). facts.py turns the
 answers into running intervals and attribution.py into usage per job. Before anything
 else, each exporter's data gaps are found from its heartbeat (gaps.py), so that objects
 are billed through bridged gaps and not through long ones. It reads; run.py writes.
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from billing.collection.counters import read_counters
+from billing.collection.energy_reads import read_gpu_energy
 from billing.collection.facts import (
     Hour,
     InstanceFacts,
@@ -85,6 +87,8 @@ class UsageReader:
         self.queries_run = 0
         # Each counter's last hour read, carried from chunk to chunk (billing.collection.counters).
         self.counter_history: dict = {}
+        # Each GPU's last energy sample, by the start of the chunk it precedes (energy_reads).
+        self.energy_history: dict = {}
         # Seconds during which at least one query was waiting on Prometheus: parallel
         # queries count once, so that it compares with the run's duration.
         self.query_seconds = 0.0
@@ -179,6 +183,7 @@ class UsageReader:
             reads = [
                 pool.submit(self.read_gaps, hours),
                 pool.submit(read_counters, self, data, hours),
+                pool.submit(read_gpu_energy, self, data, hours),
                 pool.submit(self.read_pods, data, extended),
                 pool.submit(self.read_memory, data, extended),
                 pool.submit(self.read_owners, data, extended),

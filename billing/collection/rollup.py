@@ -15,7 +15,7 @@ import math
 from datetime import UTC, date, datetime
 
 from django.db import transaction
-from django.db.models import Count, F, FloatField, Sum
+from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Greatest, TruncDate
 
 from billing.models import Cluster, DailyUsage, HourlyUsage
@@ -84,6 +84,7 @@ def rollup_rows(hourly_model, start: date, end: date, cluster_id: int | None = N
             job_hours=Count("id"),
             **{name: ExactSum(Greatest(*fields)) for name, fields in MAX_FIELDS.items()},
             **{q: ExactSum(q) for q in QUANTITIES},
+            gpu_energy_estimated_hours=Count("id", filter=Q(gpu_energy_estimated=True)),
         )
         .order_by()
     )

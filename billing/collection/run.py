@@ -17,7 +17,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils import timezone
 
-from billing.collection.attribution import usage_by_job
+from billing.collection.attribution import Attribution
 from billing.collection.jobs import JobDirectory
 from billing.collection.reader import UsageReader
 from billing.collection.store import (
@@ -174,21 +174,25 @@ def write_chunks(reader: UsageReader, cluster, run, hours, gpu_weights, report: 
         gaps = data[chunk[0]].gaps
         t0, t1 = chunk[0].timestamp(), chunk[-1].timestamp() + 3600
         record_gaps(cluster, run, gaps.touching(t0, t1))
-        collected = [
-            CollectedUsage(
-                hour,
-                usage_by_job(hour, data[hour], interval, gpu_weights),
-                data[hour].namespace_label,
-                gaps.flag(hour.timestamp(), hour.timestamp() + 3600),
-            )
-            for hour in chunk
-        ]
+        collected = [collected_hour(hour, data[hour], interval, gpu_weights) for hour in chunk]
         write_hours(cluster, collected, accounts, run, jobs)
         for hour in collected:
             run.hours_written += 1
             report.hour(
                 hour.hour, run.hours_written, len(hours), len(hour.usage), reader.queries_run
             )
+
+
+def collected_hour(hour: datetime, facts, interval: int, gpu_weights) -> CollectedUsage:
+    """One hour's usage per job, and its GPUs' idle energy per node."""
+    attribution = Attribution(hour, facts, interval, gpu_weights, settings.KUBEMON_GPU_IDLE_PERCENT)
+    return CollectedUsage(
+        hour,
+        attribution.usage(),
+        facts.namespace_label,
+        facts.gaps.flag(hour.timestamp(), hour.timestamp() + 3600),
+        attribution.idle_energy,
+    )
 
 
 def refresh_drafts(name: str, start, end, report: Report):

@@ -9,7 +9,7 @@ is recomputed once per chunk rather than once per hour.
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -26,6 +26,7 @@ from billing.models import (
     CollectedHour,
     CollectionRun,
     DataGap,
+    GpuIdleEnergy,
     HourlyUsage,
     NamespaceAccount,
 )
@@ -80,6 +81,7 @@ class CollectedUsage:
     usage: dict[tuple, JobUsage]
     labels: dict[str, str]  # namespace: its account label's value
     flag: str = ""  # why the hour is flagged (an unbridged data gap), or ""
+    idle_energy: dict[str, float] = field(default_factory=dict)  # GPU joules no pod held, per node
 
 
 def write_hours(
@@ -110,6 +112,7 @@ def replace_hour(cluster, collected: CollectedUsage, accounts, run, jobs: JobDir
     closed = intake.hour_is_closed(hour)  # locks the month first, as close_period does
     job_of = jobs.for_hour(hour, usage)
     account_of = {key: accounts.account(key[0], hour, labels.get(key[0])) for key in usage}
+    replace_idle_energy(cluster, hour, collected.idle_energy)
     if closed:
         late = {
             (job_of[key].pk, account_of[key].pk): job_usage.quantities
@@ -118,7 +121,13 @@ def replace_hour(cluster, collected: CollectedUsage, accounts, run, jobs: JobDir
         return intake.late_hour(cluster, hour, late, run)
     HourlyUsage.objects.filter(job__cluster=cluster, hour=hour).delete()
     rows = [
-        HourlyUsage(job=job_of[key], hour=hour, account=account_of[key], **job_usage.quantities)
+        HourlyUsage(
+            job=job_of[key],
+            hour=hour,
+            account=account_of[key],
+            gpu_energy_estimated=job_usage.gpu_energy_estimated,
+            **job_usage.quantities,
+        )
         for key, job_usage in usage.items()
     ]
     HourlyUsage.objects.bulk_create(rows)
@@ -133,6 +142,16 @@ def replace_hour(cluster, collected: CollectedUsage, accounts, run, jobs: JobDir
         },
     )
     return len(rows)
+
+
+def replace_idle_energy(cluster: Cluster, hour: datetime, joules: dict[str, float]):
+    """Replace the hour's idle GPU energy per node, in a closed month too: it is for ops,
+    never on a statement."""
+    GpuIdleEnergy.objects.filter(cluster=cluster, hour=hour).delete()
+    GpuIdleEnergy.objects.bulk_create(
+        GpuIdleEnergy(cluster=cluster, node=node, hour=hour, joules=value)
+        for node, value in sorted(joules.items())
+    )
 
 
 def last_collected_hour(cluster: Cluster) -> datetime | None:

@@ -41,6 +41,7 @@ from billing.models.usage import (
     CollectionRun,
     DailyUsage,
     DataGap,
+    GpuIdleEnergy,
     HourlyUsage,
     Job,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "DataGap",
     "ExportBatch",
     "ExportFile",
+    "GpuIdleEnergy",
     "HourlyUsage",
     "Job",
     "NamespaceAccount",

@@ -47,6 +47,12 @@ class HourlyUsage(models.Model):
     storage_byte_seconds = models.FloatField(default=0)
     network_rx_bytes = models.FloatField(default=0)
     network_tx_bytes = models.FloatField(default=0)
+    # GPU energy and activity (billing/collection/energy.py): shown, not billed.
+    gpu_energy_joules = models.FloatField(default=0)
+    gpu_busy_seconds = models.FloatField(default=0)
+    gpu_idle_seconds = models.FloatField(default=0)
+    # The energy is an estimate: a MIG instance's slice or a time-sliced GPU's share.
+    gpu_energy_estimated = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "hour"], name="usage_job_hour")]
@@ -90,6 +96,11 @@ class DailyUsage(models.Model):
     storage_byte_seconds = models.FloatField(default=0)
     network_rx_bytes = models.FloatField(default=0)
     network_tx_bytes = models.FloatField(default=0)
+    gpu_energy_joules = models.FloatField(default=0)
+    gpu_busy_seconds = models.FloatField(default=0)
+    gpu_idle_seconds = models.FloatField(default=0)
+    # Job-hours whose GPU energy is an estimate (HourlyUsage.gpu_energy_estimated).
+    gpu_energy_estimated_hours = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -176,3 +187,25 @@ class DataGap(models.Model):
 
     def __str__(self):
         return f"{self.cluster} {self.exporter} {self.start:%Y-%m-%d %H:%M:%S}–{self.end:%H:%M:%S}"
+
+
+class GpuIdleEnergy(models.Model):
+    """Energy of a node's GPUs that no pod held in one UTC hour, in joules: for ops, never
+    billed (billing/collection/energy.py). Unheld GPUs, unheld MIG slices, the intervals
+    around a hand-over that no holder covered."""
+
+    cluster = models.ForeignKey(Cluster, models.CASCADE)
+    node = models.CharField(max_length=253)
+    hour = models.DateTimeField()
+    joules = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "node", "hour"], name="gpu_idle_cluster_node_hour"
+            )
+        ]
+        indexes = [models.Index(fields=["hour"])]
+
+    def __str__(self):
+        return f"{self.cluster}/{self.node} {self.hour:%Y-%m-%d %H:00}"

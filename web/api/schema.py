@@ -21,9 +21,18 @@ PARAM_ERROR = inline_serializer(
         "reason": serializers.CharField(),
     },
 )
-# Every billed quantity, summed (docs/collection.md).
+QUANTITY_HELP = {
+    "gpu_energy_joules": "energy (J) of the GPUs held while held, from the device's energy "
+    "counter; not billed",
+    "gpu_busy_seconds": "GPU-seconds held x activity (GR_ENGINE_ACTIVE, else GPU_UTIL/100)",
+    "gpu_idle_seconds": "GPU-seconds held with activity below KUBEMON_GPU_IDLE_PERCENT",
+}
+# Every stored quantity, summed (docs/collection.md); GPU energy, busy and idle seconds are
+# shown, not billed.
 Quantities = type(
-    "Quantities", (serializers.Serializer,), {q: serializers.FloatField() for q in QUANTITIES}
+    "Quantities",
+    (serializers.Serializer,),
+    {q: serializers.FloatField(help_text=QUANTITY_HELP.get(q)) for q in QUANTITIES},
 )
 UNAUTHENTICATED = OpenApiResponse(
     ERROR, "no credentials, or a bad token (`WWW-Authenticate: Token`)"

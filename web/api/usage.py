@@ -7,7 +7,7 @@ gaps of the clusters where their accounts have usage or mappings.
 
 from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, When
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -48,6 +48,8 @@ DAILY_GROUPS = {
     "day": {"day": None},
 }
 DAILY_FILTERS = {"cluster": "cluster__name", "account": "account__name", "namespace": "namespace"}
+# Job-hours whose GPU energy is an estimate: a MIG instance's or a time-sliced GPU's share.
+ESTIMATED = "gpu_energy_estimated_hours"
 # The data gaps of the window answered at most; `gaps_truncated` says when there were more.
 MAX_GAPS = 100
 
@@ -82,11 +84,20 @@ def summed(rows, fields: dict, group: bool = True):
     """The quantities per `fields` (None: a field of the model itself), in their order."""
     plain = [name for name, expression in fields.items() if expression is None]
     computed = {name: expression for name, expression in fields.items() if expression}
+    estimated = estimated_hours(rows.model)
     if group:
-        rows = rows.values(*plain, **computed).annotate(**{q: Sum(q) for q in QUANTITIES})
+        sums = {q: Sum(q) for q in QUANTITIES}
+        rows = rows.values(*plain, **computed).annotate(**sums, **estimated)
     else:
-        rows = rows.values(*plain, *QUANTITIES, **computed)
+        rows = rows.values(*plain, *QUANTITIES, **computed, **estimated)
     return rows.order_by(*fields)
+
+
+def estimated_hours(model) -> dict:
+    """The job-hours of a row whose GPU energy is an estimate (MIG or time-sliced)."""
+    if model is DailyUsage:
+        return {ESTIMATED: Sum(ESTIMATED)}
+    return {ESTIMATED: Sum(Case(When(gpu_energy_estimated=True, then=1), default=0))}
 
 
 def daily_will_do(start, end, groups: list[str], params) -> bool:
@@ -174,6 +185,10 @@ class UsageRow(schema.Quantities):
     parent_name = serializers.CharField(required=False)
     day = serializers.DateField(required=False)
     hour = serializers.DateTimeField(required=False, help_text="start of the UTC hour")
+    gpu_energy_estimated_hours = serializers.IntegerField(
+        help_text="job-hours whose gpu_energy_joules is an estimate (a MIG instance's slice "
+        "fraction or a time-sliced GPU's equal share), 0 when all of it is measured"
+    )
 
 
 class Gap(serializers.Serializer):

@@ -160,6 +160,10 @@ CSV_COLUMNS = [
     ("memory_gib_hours", "memory_gib_hours"),
     ("memory_request_gib_hours", "memory_request_gib_hours"),
     ("gpu_hours", "gpu_hours"),
+    ("gpu_energy_kwh", "gpu_energy_kwh"),
+    ("gpu_busy_hours", "gpu_busy_hours"),
+    ("gpu_idle_hours", "gpu_idle_hours"),
+    ("gpu_energy_estimated_hours", "gpu_energy_estimated_hours"),
     ("estimated_cost_chf", "cost"),
 ]
 

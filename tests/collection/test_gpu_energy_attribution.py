@@ -1,0 +1,106 @@
+"""The interval attribution of GPU energy (billing/collection/energy.py), on explicit samples."""
+
+import math
+
+import pytest
+
+from billing.collection.energy import (
+    GR_ACTIVE,
+    UTIL,
+    Device,
+    Holding,
+    around_hour,
+    hour_energy,
+    hour_pieces,
+    increments,
+    split,
+)
+
+H0 = 1_772_431_200.0  # 2026-03-02T06:00Z
+H1 = H0 + 3600
+
+
+def every_second(node, lo, hi, count):
+    """Each sample stands for the holding's time (no data gaps)."""
+    return hi - lo
+
+
+def test_a_counter_drop_counts_the_new_value_from_zero():
+    samples = [(0.0, 1_000.0), (30.0, 7_000.0), (60.0, 2_000.0), (90.0, 5_000.0)]
+    assert [mj for _, _, mj in increments(samples)] == [6_000.0, 2_000.0, 3_000.0]
+
+
+def test_the_intervals_across_the_hours_edges_are_split_pro_rata_and_add_up():
+    samples = [(H0 - 10, 0.0), (H0 + 20, 30_000.0), (H1 - 15, 90_000.0), (H1 + 15, 120_000.0)]
+    hour = hour_pieces(around_hour(samples, H0, H1), H0, H1)
+    assert hour == [(H0, H0 + 20, 20.0), (H0 + 20, H1 - 15, 60.0), (H1 - 15, H1, 15.0)]
+    before = hour_pieces(around_hour(samples, H0 - 3600, H0), H0 - 3600, H0)
+    after = hour_pieces(around_hour(samples, H1, H1 + 3600), H1, H1 + 3600)
+    total = sum(j for _, _, j in before + hour + after)
+    assert total == pytest.approx(120.0, abs=1e-12)
+
+
+def test_an_interval_cut_by_a_hand_over_is_split_by_time_and_the_unheld_part_is_idle():
+    pieces = [(H0, H0 + 30, 300.0)]
+    holdings = [
+        Holding(("lab", "first"), "", 1.0, H0 - 100, H0 + 10),
+        Holding(("lab", "second"), "", 1.0, H0 + 20, H1),
+    ]
+    held, idle = split(pieces, holdings)
+    assert held == {("lab", "first"): [100.0], ("lab", "second"): [100.0]}
+    assert math.fsum(idle) == pytest.approx(100.0)
+
+
+def test_mig_instances_get_their_slice_fraction_and_the_rest_stays_idle():
+    pieces = [(H0, H0 + 30, 70.0)]
+    holdings = [
+        Holding(("lab", "a"), "1", 3 / 7, H0, H1),
+        Holding(("lab", "b"), "2", 2 / 7, H0, H1),
+    ]
+    held, idle = split(pieces, holdings)
+    assert held[("lab", "a")] == [pytest.approx(30.0)]
+    assert held[("lab", "b")] == [pytest.approx(20.0)]
+    assert math.fsum(idle) == pytest.approx(20.0)
+
+
+def test_a_time_sliced_gpu_is_shared_equally_by_the_pods_holding_it_at_each_instant():
+    pieces = [(H0, H0 + 30, 90.0)]
+    holdings = [Holding(("lab", "a"), "", 1.0, H0, H1), Holding(("lab", "b"), "", 1.0, H0 + 15, H1)]
+    held, idle = split(pieces, holdings)
+    assert math.fsum(held[("lab", "a")]) == pytest.approx(45.0 + 22.5)
+    assert math.fsum(held[("lab", "b")]) == pytest.approx(22.5)
+    assert math.fsum(idle) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_an_hour_gives_held_energy_busy_and_idle_seconds_and_node_idle_energy():
+    device = Device("gpu-node-1")
+    # 100 W throughout, sampled every 30 s: a counter in mJ.
+    device.samples = [(H0 - 15 + 30 * i, 100_000.0 * 30 * i) for i in range(122)]
+    device.holders = {("", "", "lab", "p"), ("", "", "kube-system", "dcgm-exporter")}
+    times = [H0 + 600 + 30 * i for i in range(60)]
+    device.activity[("", "lab", "p", GR_ACTIVE)] = [
+        (t, 0.5 if i < 40 else 0.01) for i, t in enumerate(times)
+    ]
+    device.activity[("", "lab", "p", UTIL)] = [(t, 0.9) for t in times]
+    # The exporter's own pod requested no GPU: it is no holder.
+    intervals = {("lab", "p"): (H0 + 600, H0 + 2400)}
+    pods, idle = hour_energy({("gpu-node-1", "GPU-1"): device}, intervals, H0, {}, 5, every_second)
+    pod = pods[("lab", "p")]
+    assert math.fsum(pod.joules) == pytest.approx(100 * 1800)
+    assert math.fsum(idle["gpu-node-1"]) == pytest.approx(100 * 1800)
+    # GR_ENGINE_ACTIVE wins over GPU_UTIL: 40 samples at 0.5, 20 below 5 %.
+    assert math.fsum(pod.busy) == pytest.approx((40 * 0.5 + 20 * 0.01) / 60 * 1800)
+    assert math.fsum(pod.idle) == pytest.approx(20 / 60 * 1800)
+    assert not pod.estimated
+
+
+def test_mig_and_time_sliced_holdings_are_flagged_as_estimates():
+    for mig, shared in ((True, False), (False, True)):
+        device = Device("n", [(H0, 0.0), (H1, 3_600_000.0)], mig=mig, shared=shared)
+        device.holders = {("1" if mig else "", "3g.40gb" if mig else "", "lab", "p")}
+        pods, _ = hour_energy(
+            {("n", "u"): device}, {("lab", "p"): (H0, H1)}, H0, {}, 5, every_second
+        )
+        assert pods[("lab", "p")].estimated
+        expected = 3600 * 3 / 7 if mig else 3600
+        assert math.fsum(pods[("lab", "p")].joules) == pytest.approx(expected)
