@@ -116,7 +116,8 @@ def test_every_whole_gpu_jobs_energy_is_within_one_interval_of_its_gpus_power_at
         assert abs(got - expected) <= energy_tolerance(job), (label, key, got, expected)
         # Pro rata by time, the interval cut at each start and end is off by up to a
         # quarter interval of the power step there: 1 % holds once a job holds its GPUs for
-        # an hour (120 intervals; docs/collection.md).
+        # an hour (120 intervals; docs/collection.md). Issue 22 asks 1 % from 10 intervals,
+        # which this rule does not reach (a 1.3 % job here): not claimed, not tested.
         if held_seconds(job, usage_window) >= 120 * SCRAPE_INTERVAL:
             assert got == pytest.approx(expected, rel=0.01), (label, key)
             long += 1
