@@ -427,6 +427,11 @@ KUBEMON_GPU_WEIGHTS = os.getenv("KUBEMON_GPU_WEIGHTS", "")
 # A held GPU whose activity (GR_ENGINE_ACTIVE, else GPU_UTIL) is below this percent counts
 # as idle (gpu_idle_seconds, billing/collection/energy.py).
 KUBEMON_GPU_IDLE_PERCENT = envfloat("KUBEMON_GPU_IDLE_PERCENT", 5.0)
+# Grid carbon intensity, g CO2-eq per kWh, of the hours without an imported hourly figure
+# (import_grid_intensity; billing/ledger/carbon.py). An assumption to set for the site: the
+# default, 98, is Switzerland's consumption mix, annual average (University of Geneva, 2018
+# figures); Swiss production alone is about 30, winter hours with imports reach 300.
+KUBEMON_GRID_GCO2_PER_KWH = envfloat("KUBEMON_GRID_GCO2_PER_KWH", 98.0)
 # Labels that tell the replicas of an HA Prometheus pair apart (read without deduplication).
 KUBEMON_REPLICA_LABELS = tuple(
     label.strip()

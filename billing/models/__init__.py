@@ -3,7 +3,8 @@
 accounts: clusters, accounts and namespace mappings (who pays); usage: jobs, their usage
 per UTC hour and day, collection runs and data gaps (what was used); money: tariffs,
 periods, statements, adjustments and SIFAC exports (what it costs); notices: the mails
-sent to the accounts' contacts (statements, budget alerts).
+sent to the accounts' contacts (statements, budget alerts); grid: the grid's carbon
+intensity per hour (carbon of the GPU energy).
 
 Usage is stored as numbers once collected and is never recomputed from Prometheus for a
 closed period. Quantities are floats (double precision, about 15 significant digits);
@@ -25,6 +26,7 @@ from billing.models.accounts import (
     validate_contacts,
     validate_group_list,
 )
+from billing.models.grid import MAX_GCO2_PER_KWH, GridIntensity
 from billing.models.money import (
     Adjustment,
     ExportBatch,
@@ -47,6 +49,7 @@ from billing.models.usage import (
 )
 
 __all__ = [
+    "MAX_GCO2_PER_KWH",
     "NAMESPACE",
     "RATE_CLASS",
     "Account",
@@ -60,6 +63,7 @@ __all__ = [
     "ExportBatch",
     "ExportFile",
     "GpuIdleEnergy",
+    "GridIntensity",
     "HourlyUsage",
     "Job",
     "NamespaceAccount",
