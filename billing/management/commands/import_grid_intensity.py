@@ -24,4 +24,7 @@ class Command(BaseCommand):
             summary = import_grid_intensity(file)
         except CsvImportError as e:
             raise CommandError(f"{file}: {e}; nothing imported") from None
-        self.stdout.write(f"grid intensity hours: {summary} (changed: replaced)")
+        self.stdout.write(
+            f"grid intensity: {summary.created} hours added, {summary.changed} replaced, "
+            f"{summary.unchanged} unchanged"
+        )
