@@ -7,7 +7,7 @@ from django.db.models import Sum
 
 from billing.ledger.costs import COST_FIELDS, RATE_CLASS, total_cost
 from billing.ledger.pricing import Tariffs
-from billing.models import DailyUsage, HourlyUsage, Tariff
+from billing.models import DailyUsage, GridIntensity, HourlyUsage, Tariff
 from billing.resources import QUANTITIES
 from tests.fixtures.api_site import client_for, get, site_fixture  # noqa: F401
 
@@ -138,7 +138,33 @@ def test_a_job_has_its_totals_and_hours_as_the_hourly_rows_sum_them(db, site):
     assert body["hours"] == rows.count() == 9
     assert body["totals"] == pytest.approx(sums)
     assert body["accounts"] == ["lab-a"]
-    assert set(body) == FIELDS | {"hours", "totals", "estimated_cost_chf"}
+    assert set(body) == FIELDS | {
+        "hours",
+        "totals",
+        "estimated_cost_chf",
+        "gpu_energy_kwh",
+        "gpu_co2_kg",
+    }
+
+
+def test_a_jobs_gpu_energy_and_carbon_count_the_hours_the_user_may_see(db, site, settings):
+    settings.KUBEMON_GRID_GCO2_PER_KWH = 100.0
+    job, lab_b = site.jobs["notebook"], site.accounts["lab-b"]
+    rows = HourlyUsage.objects.filter(job=job).order_by("hour")
+    first = rows[0].hour
+    assert rows.update(gpu_energy_joules=3.6e6) > 24  # 1 kWh each hour
+    GridIntensity.objects.create(hour=first, gco2_per_kwh=400)
+    HourlyUsage.objects.filter(job=job, hour__lt=datetime(2026, 11, 2, tzinfo=UTC)).update(
+        account=lab_b
+    )
+    hours = rows.count()
+    body = detail("fiona", job)
+    assert body["gpu_energy_kwh"] == pytest.approx(hours)
+    # The first hour at its imported 400 g, the others at the constant 100 g.
+    assert body["gpu_co2_kg"] == pytest.approx(0.4 + (hours - 1) * 0.1)
+    mine = detail("alice", job)  # lab-a only: not the 24 hours moved to lab-b, the first one
+    assert mine["gpu_energy_kwh"] == pytest.approx(hours - 24)
+    assert mine["gpu_co2_kg"] == pytest.approx((hours - 24) * 0.1)
 
 
 def test_a_jobs_estimated_cost_is_its_days_priced_at_the_tariffs(db, site):

@@ -3,7 +3,9 @@
 A job is visible when at least one of its hours is billed to an account the user may see
 (web/access.py); its accounts, totals, hours and estimated cost count only those hours.
 The cost is an estimate at the tariffs in force each UTC day for the rate class of the account
-each hour was billed to (billing/ledger/costs.py): the bill is the statement.
+each hour was billed to (billing/ledger/costs.py): the bill is the statement. Its GPU energy
+in kWh and the carbon of that energy in kg CO2-eq count the same hours, each at its hour's
+grid intensity (billing/ledger/carbon.py).
 """
 
 import math
@@ -18,6 +20,7 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from billing.ledger.carbon import usage_carbon
 from billing.ledger.costs import RATE_CLASS, hourly_cost_sums, total_cost
 from billing.ledger.pricing import every_tariff
 from billing.models import HourlyUsage, Job
@@ -121,6 +124,14 @@ class JobDetail(JobItem):
     estimated_cost_chf = serializers.DecimalField(
         max_digits=14, decimal_places=2, help_text="at the tariffs in force; the bill may differ"
     )
+    gpu_energy_kwh = serializers.FloatField(
+        help_text="energy of the GPUs it held (totals.gpu_energy_joules / 3.6e6)"
+    )
+    gpu_co2_kg = serializers.FloatField(
+        help_text="kg CO2-eq of that energy, each hour at its grid intensity "
+        "(import_grid_intensity, else KUBEMON_GRID_GCO2_PER_KWH); GPUs only, location-based "
+        "average, no PUE"
+    )
 
 
 @extend_schema(
@@ -164,17 +175,21 @@ def jobs(request):
 )
 @api_view(["GET"])
 def job(request, pk: int):
-    """One job: its accounts, billed hours, totals per quantity and estimated cost in CHF."""
+    """One job: its accounts, billed hours, totals per quantity, estimated cost in CHF and
+    the carbon of its GPU energy."""
     found = access.visible_jobs(request.user).select_related("cluster").filter(pk=pk).first()
     if found is None:
         raise NotFound("no such job")
     days = job_day_sums(request.user, found)
     cost = total_cost(days, every_tariff())
+    carbon = usage_carbon(access.visible_usage(request.user).filter(job=found))
     return Response(
         {
             **job_json(found, account_names(request.user, [found])[found.pk]),
             "hours": sum(day["hours"] for day in days),
             "totals": {q: math.fsum(day[q] for day in days) for q in QUANTITIES},
             "estimated_cost_chf": str(cost),
+            "gpu_energy_kwh": carbon.energy_kwh,
+            "gpu_co2_kg": carbon.co2_kg,
         }
     )
