@@ -20,7 +20,6 @@ class GridIntensity(models.Model):
 
     class Meta:
         ordering = ["hour"]
-        verbose_name_plural = "grid intensities"
 
     def __str__(self):
         return f"{self.hour:%Y-%m-%d %H:00} {self.gco2_per_kwh:g} gCO2/kWh"
