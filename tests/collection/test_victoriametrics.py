@@ -21,6 +21,7 @@ import pytest
 import requests
 from django.core.management import call_command
 
+from billing.collection import energy
 from billing.collection.run import range_windows_left_open
 from billing.models import CollectedHour, CollectionRun, HourlyUsage
 from billing.resources import QUANTITIES
@@ -30,13 +31,19 @@ from simulator.prometheus import free_port, rule_files, simulator_command
 from tests.conftest import SCRAPE_INTERVAL, scenario_args, wait_until
 
 CLUSTER = "sc-recreated-pod"  # a StatefulSet with a claim, recreated during the window
-HISTORY = (datetime(2026, 3, 2, 5, tzinfo=UTC), datetime(2026, 3, 2, 7, tzinfo=UTC))
+# A few minutes past the hour collected: the GPU energy read takes the first samples after
+# an hour's end (billing/collection/energy_reads.py), which the session's Prometheus holds.
+HISTORY = (datetime(2026, 3, 2, 5, tzinfo=UTC), datetime(2026, 3, 2, 7, 5, tzinfo=UTC))
 START, END = "2026-03-02T06:00:00+00:00", "2026-03-02T07:00:00+00:00"
-# The metrics the collection reads, every raw name its PromQL mentions; the recording rules of
-# the request metrics tested below read no others.
-METRICS = set(
-    re.findall(r"(?<![:\w])(kube_\w+|container_\w+|DCGM_\w+)", Path(usage.__file__).read_text())
-)
+# The metrics the collection reads, every raw name its PromQL (and the GPU energy reads)
+# mention; the recording rules of the request metrics tested below read no others.
+METRICS = {
+    name
+    for module in (usage, energy)
+    for name in re.findall(
+        r"(?<![:\w])(kube_\w+|container_\w+|DCGM_\w+)", Path(module.__file__).read_text()
+    )
+}
 
 pytestmark = pytest.mark.skipif(
     shutil.which("victoria-metrics") is None,
