@@ -125,7 +125,7 @@ def test_every_whole_gpu_jobs_energy_is_within_one_interval_of_its_gpus_power_at
     assert long >= 1
 
 
-@pytest.mark.parametrize("label", ["default", "sc-driver-reload", "sc-all"])
+@pytest.mark.parametrize("label", ["default", "sc-driver-reload", "sc-all", "sc-long-outage"])
 def test_held_and_idle_energy_add_up_to_the_counters_increase_exactly(
     db, prometheus_settings, usage_window, truths, label
 ):
