@@ -1,4 +1,5 @@
-"""Every string of the pages has its French translation, and French pages use them."""
+"""Every string of the pages, PDFs and mails has its French translation, and French pages
+use them."""
 
 import shutil
 import subprocess
@@ -10,14 +11,14 @@ import pytest
 from tests import ROOT
 from tests.fixtures.site_data import PASSWORD, build_site
 
-WEB = ROOT / "web"
-MANAGE = WEB.parent / "manage.py"
+MANAGE = ROOT / "manage.py"
 
 
-def test_every_marked_string_of_the_pages_is_translated_into_french(tmp_path):
-    """Extract the strings anew from a copy of web/ and count what has no translation."""
-    copy = tmp_path / "web"
-    shutil.copytree(WEB, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+@pytest.mark.parametrize("app", ["web", "billing"])  # the pages; billing's PDFs and mails
+def test_every_marked_string_is_translated_into_french(tmp_path, app):
+    """Extract the strings anew from a copy of the app and count what has no translation."""
+    copy = tmp_path / app
+    shutil.copytree(ROOT / app, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     subprocess.run(
         [sys.executable, str(MANAGE), "makemessages", "-l", "fr", "--no-location", "-v", "0"],
         cwd=copy,
@@ -31,6 +32,7 @@ def test_every_marked_string_of_the_pages_is_translated_into_french(tmp_path):
         check=True,
     ).stderr
     assert "untranslated" not in stats and "fuzzy" not in stats, stats
+    assert "translated message" in stats
 
 
 @pytest.mark.django_db
