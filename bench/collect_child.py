@@ -116,7 +116,7 @@ def bound(log: str) -> dict:
 
 def copy_rows(connection) -> float:
     """Seconds to write the usage rows once more, in one COPY, into a twin table."""
-    columns = "job_id, hour, account_id, " + ", ".join(f.column for f in _quantity_fields())
+    columns = ", ".join(_stored_columns())
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM billing_hourlyusage")
         rows = cursor.fetchall()
@@ -137,11 +137,11 @@ def copy_rows(connection) -> float:
     return seconds
 
 
-def _quantity_fields():
+def _stored_columns() -> list[str]:
+    """Every column collection writes of a usage row (all but the id)."""
     from billing.models import HourlyUsage
-    from billing.resources import QUANTITIES
 
-    return [HourlyUsage._meta.get_field(q) for q in QUANTITIES]
+    return [f.column for f in HourlyUsage._meta.concrete_fields if not f.primary_key]
 
 
 def main() -> None:
