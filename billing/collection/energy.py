@@ -8,8 +8,13 @@ time-sliced pod with the whole GPU's value, twice behind an HA pair. So it is re
 
 Energy. Between two consecutive samples of a device, the energy is the counter's increase
 (after a drop, a driver reload, the new value counts from 0: nothing is lost or counted
-twice). An interval cut by the hour's start or end, or by a holder's start or end, is split
-pro rata by time: the GPU's power between two samples is taken as constant. The holders of a
+twice). An interval cut by the hour's start or end is split pro rata by time. An interval cut
+by a holder's start or end is split by the power gauge (DCGM_FI_DEV_POWER_USAGE, scraped
+with the counter): a GPU's power steps when a pod starts or stops working on it, so the part
+before the first cut is taken at the power sampled at the interval's start, the part after
+the last cut at the power sampled at its end, a part between two cuts at their mean, and the
+interval's energy is shared in proportion (without both power samples, by time). Either way
+the parts add up to the counter's increase exactly. The holders of a
 device are the pods whose labels its series carried in or around the hour (the exporter's
 device-to-pod mapping), each holding it over its running interval as kube-state-metrics
 tells it (billing.collection.facts), never over the minutes a finished pod's labels may
@@ -34,10 +39,12 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from billing.collection.gpus import gpu_weight
 
 ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+POWER = "DCGM_FI_DEV_POWER_USAGE"
 GR_ACTIVE = "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
 UTIL = "DCGM_FI_DEV_GPU_UTIL"
 
@@ -48,6 +55,7 @@ class Device:
 
     node: str
     samples: list[tuple[float, float]] = field(default_factory=list)  # (t, mJ), sorted
+    watts: dict[float, float] = field(default_factory=dict)  # t -> the power gauge's W
     mig: bool = False
     shared: bool = False
     # (slot: GPU_I_ID or "", MIG profile or "", namespace, pod) seen on its series
@@ -93,13 +101,26 @@ def increments(samples: list[tuple[float, float]]) -> list[tuple[float, float, f
     ]
 
 
-def hour_pieces(samples, h0: float, h1: float) -> list[tuple[float, float, float]]:
-    """(lo, hi, joules) of each interval between samples, clipped to [h0, h1) pro rata."""
+class Piece(NamedTuple):
+    """The part [lo, hi) of a counter's interval inside an hour, its joules, and the power
+    sampled at the interval's start (w0) and end (w1), None where no sample was read."""
+
+    lo: float
+    hi: float
+    joules: float
+    w0: float | None = None
+    w1: float | None = None
+
+
+def hour_pieces(samples, h0: float, h1: float, watts: dict | None = None) -> list[Piece]:
+    """The pieces of each interval between samples, clipped to [h0, h1) pro rata by time."""
+    watts = watts or {}
     pieces = []
     for t0, t1, mj in increments(samples):
         lo, hi = max(t0, h0), min(t1, h1)
         if hi > lo:
-            pieces.append((lo, hi, mj / 1000 * (hi - lo) / (t1 - t0)))
+            joules = mj / 1000 * (hi - lo) / (t1 - t0)
+            pieces.append(Piece(lo, hi, joules, watts.get(t0), watts.get(t1)))
     return pieces
 
 
@@ -111,18 +132,34 @@ def around_hour(samples: list[tuple[float, float]], h0: float, h1: float) -> lis
     return samples[first:last]
 
 
-def split(pieces, holdings: list[Holding]) -> tuple[dict[tuple, list[float]], list[float]]:
+def power_parts(piece: Piece, cuts: list[float]) -> list[tuple[float, float, float]]:
+    """(a, b, joules) of the piece between its sorted inner `cuts`: the first part at the
+    power sampled at the interval's start, the last at the one at its end, the others at
+    their mean; by time when a power sample is missing or both are 0."""
+    edges = [piece.lo, *cuts, piece.hi]
+    spans = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+    weights = spans
+    if cuts and piece.w0 is not None and piece.w1 is not None:
+        watts = [piece.w0, *[(piece.w0 + piece.w1) / 2] * (len(cuts) - 1), piece.w1]
+        if math.fsum(powered := [w * s for w, s in zip(watts, spans, strict=True)]) > 0:
+            weights = powered
+    total = math.fsum(weights)
+    return [
+        (a, b, piece.joules * w / total) for a, b, w in zip(edges, edges[1:], weights, strict=False)
+    ]
+
+
+def split(pieces: list[Piece], holdings: list[Holding]) -> tuple[dict[tuple, list[float]], list]:
     """({pod key: [joules]}, [idle joules]) of a device's pieces among its holdings.
 
-    Each piece is cut at the holdings' starts and ends, its energy pro rata by time; in each
-    part every slot held gives its fraction, shared equally by the pods holding it then.
+    Each piece is cut at the holdings' starts and ends (power_parts); in each part every slot
+    held gives its fraction, shared equally by the pods holding it then.
     """
     held: dict[tuple, list[float]] = defaultdict(list)
     idle: list[float] = []
-    for lo, hi, joules in pieces:
-        cuts = sorted({lo, hi, *(t for h in holdings for t in (h.lo, h.hi) if lo < t < hi)})
-        for a, b in zip(cuts, cuts[1:], strict=False):
-            part = joules * (b - a) / (hi - lo)
+    for piece in pieces:
+        edges = {t for h in holdings for t in (h.lo, h.hi) if piece.lo < t < piece.hi}
+        for a, b, part in power_parts(piece, sorted(edges)):
             by_slot: dict[str, list[Holding]] = defaultdict(list)
             for h in holdings:
                 if h.lo <= a and b <= h.hi:
@@ -192,7 +229,8 @@ def hour_energy(devices: dict, intervals: dict, h0: float, weights: dict, idle_p
     threshold = idle_percent / 100
     for device in devices.values():
         holdings = device_holdings(device, intervals, weights)
-        held, unheld = split(hour_pieces(around_hour(device.samples, h0, h1), h0, h1), holdings)
+        pieces = hour_pieces(around_hour(device.samples, h0, h1), h0, h1, device.watts)
+        held, unheld = split(pieces, holdings)
         idle[device.node].extend(unheld)
         for key, parts in held.items():
             pods[key].joules.extend(parts)

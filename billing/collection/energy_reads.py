@@ -1,9 +1,11 @@
-"""Read a chunk's GPU energy and activity samples by device: three raw reads per chunk.
+"""Read a chunk's GPU energy, power and activity samples by device: two raw reads per chunk.
 
-One raw read per family (billing.collection.energy says what is made of them):
-- the energy counter of every device, from the last sample before the chunk to the first
-  after it: the run's first chunk looks back KUBEMON_COUNTER_LOOKBACK for it, the next ones
-  start from each device's last sample carried from the chunk before (reader.energy_history);
+One raw read of the counter and the power gauge together, one of the two activity families
+(billing.collection.energy says what is made of them):
+- the energy counter (mJ) and the power gauge (W) of every device, from the last sample
+  before the chunk to the first after it: the run's first chunk looks back
+  KUBEMON_COUNTER_LOOKBACK for it, the next ones start from each device's last sample carried
+  from the chunk before (reader.energy_history);
 - GR_ENGINE_ACTIVE and GPU_UTIL inside the chunk's hours (only the held series are kept: the
   `pod` label may be the exporter's own or the holder's, depending on honor_labels, so it
   cannot be filtered on the server).
@@ -14,7 +16,7 @@ pair (the same counter, scraped twice) all count once.
 
 from datetime import datetime, timedelta
 
-from billing.collection.energy import ENERGY, GR_ACTIVE, UTIL, Device
+from billing.collection.energy import ENERGY, GR_ACTIVE, POWER, UTIL, Device
 from billing.collection.series import object_labels
 from billing.utc import HOUR
 
@@ -47,13 +49,19 @@ def holder(labels: dict) -> tuple[str, str, str, str] | None:
     )
 
 
-def raw(reader, selector: str, start: datetime, end: datetime) -> list[tuple[dict, list]]:
-    """(objects' labels, [(t, v)]) of every series' samples in [start, end), one query."""
+def raw(reader, names: tuple[str, ...], start: datetime, end: datetime) -> list:
+    """(family, objects' labels, [(t, v)]) of every series of the families' samples in
+    [start, end), one query."""
     seconds = (end - start).total_seconds()
-    expr = f"{selector}[{round(seconds * 1000)}ms]"
-    answer = reader.timed(reader.client.query, expr, end - MS)
+    selector = reader.q.sel("", f'__name__=~"{"|".join(names)}"')
+    answer = reader.timed(reader.client.query, f"{selector}[{round(seconds * 1000)}ms]", end - MS)
     return [
-        (object_labels(s["metric"]), [(float(t), float(v)) for t, v in s["values"]]) for s in answer
+        (
+            s["metric"].get("__name__", ""),
+            object_labels(s["metric"]),
+            [(float(t), float(v)) for t, v in s["values"]],
+        )
+        for s in answer
     ]
 
 
@@ -65,28 +73,33 @@ def read_gpu_energy(reader, data: dict, hours: list[datetime]) -> None:
     after = timedelta(seconds=2 * reader.interval)
     devices: dict[tuple[str, str], Device] = {}
     merged: dict[tuple[str, str], set] = {}
-    for labels, values in raw(reader, reader.q.sel(ENERGY), start - before, end + after):
+    for family, labels, values in raw(reader, (ENERGY, POWER), start - before, end + after):
         if (device := device_of(devices, labels)) is None:
+            continue
+        if family == POWER:
+            device.watts.update(values)
             continue
         if found := holder(labels):
             device.holders.add(found)
         merged.setdefault((device.node, labels["UUID"]), set()).update(values)
-    for key, last in (carried or {}).items():
+    for key, (last, watts) in (carried or {}).items():
         if key in merged:
             merged[key].add(last)
+            if watts is not None:
+                devices[key].watts.setdefault(last[0], watts)
     for key, samples in merged.items():
         ordered = sorted(samples)
         # Only the last sample before the chunk matters; the lookback's others go.
         first = max(0, sum(1 for t, _ in ordered if t <= start.timestamp()) - 1)
         devices[key].samples = ordered[first:]
-    for family, scale in ((GR_ACTIVE, 1.0), (UTIL, 0.01)):
-        for labels, values in raw(reader, reader.q.sel(family), start, end):
-            device = device_of(devices, labels)
-            if device is not None and (found := holder(labels)):
-                slot, _, namespace, pod = found
-                device.activity[(slot, namespace, pod, family)].extend(
-                    (t, v * scale) for t, v in values
-                )
+    for family, labels, values in raw(reader, (GR_ACTIVE, UTIL), start, end):
+        device = device_of(devices, labels)
+        if device is not None and (found := holder(labels)):
+            slot, _, namespace, pod = found
+            scale = 1.0 if family == GR_ACTIVE else 0.01
+            device.activity[(slot, namespace, pod, family)].extend(
+                (t, v * scale) for t, v in values
+            )
     for device in devices.values():
         for samples in device.activity.values():
             samples.sort()
@@ -96,10 +109,11 @@ def read_gpu_energy(reader, data: dict, hours: list[datetime]) -> None:
 
 
 def carry(devices: dict, end: float) -> dict:
-    """Each device's last sample at or before the chunk's end, for the next chunk."""
+    """Each device's last sample at or before the chunk's end and the power then, for the
+    next chunk."""
     out = {}
     for key, device in devices.items():
         before = [s for s in device.samples if s[0] <= end]
         if before:
-            out[key] = before[-1]
+            out[key] = (before[-1], device.watts.get(before[-1][0]))
     return out

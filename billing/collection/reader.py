@@ -5,7 +5,7 @@ step (promadapter.usage), so the number of queries does not grow with the number
 or jobs; raw samples are fetched only where a fact needs them (counter resets, pods that
 vanished or crossed a data gap, claims that came or went, GPU pods that did not run the
 whole hour), one query per fact for all the chunk's hours that need it; GPU energy and
-activity are read raw by device, three queries per chunk (energy_reads.py). facts.py turns the
+activity are read raw by device, two queries per chunk (energy_reads.py). facts.py turns the
 answers into running intervals and attribution.py into usage per job. Before anything
 else, each exporter's data gaps are found from its heartbeat (gaps.py), so that objects
 are billed through bridged gaps and not through long ones. It reads; run.py writes.

@@ -9,10 +9,12 @@ from billing.collection.energy import (
     UTIL,
     Device,
     Holding,
+    Piece,
     around_hour,
     hour_energy,
     hour_pieces,
     increments,
+    power_parts,
     split,
 )
 
@@ -33,15 +35,19 @@ def test_a_counter_drop_counts_the_new_value_from_zero():
 def test_the_intervals_across_the_hours_edges_are_split_pro_rata_and_add_up():
     samples = [(H0 - 10, 0.0), (H0 + 20, 30_000.0), (H1 - 15, 90_000.0), (H1 + 15, 120_000.0)]
     hour = hour_pieces(around_hour(samples, H0, H1), H0, H1)
-    assert hour == [(H0, H0 + 20, 20.0), (H0 + 20, H1 - 15, 60.0), (H1 - 15, H1, 15.0)]
+    assert [p[:3] for p in hour] == [
+        (H0, H0 + 20, 20.0),
+        (H0 + 20, H1 - 15, 60.0),
+        (H1 - 15, H1, 15.0),
+    ]
     before = hour_pieces(around_hour(samples, H0 - 3600, H0), H0 - 3600, H0)
     after = hour_pieces(around_hour(samples, H1, H1 + 3600), H1, H1 + 3600)
-    total = sum(j for _, _, j in before + hour + after)
+    total = sum(p.joules for p in before + hour + after)
     assert total == pytest.approx(120.0, abs=1e-12)
 
 
-def test_an_interval_cut_by_a_hand_over_is_split_by_time_and_the_unheld_part_is_idle():
-    pieces = [(H0, H0 + 30, 300.0)]
+def test_without_power_samples_a_hand_over_is_split_by_time_and_the_unheld_part_is_idle():
+    pieces = [Piece(H0, H0 + 30, 300.0)]
     holdings = [
         Holding(("lab", "first"), "", 1.0, H0 - 100, H0 + 10),
         Holding(("lab", "second"), "", 1.0, H0 + 20, H1),
@@ -51,8 +57,45 @@ def test_an_interval_cut_by_a_hand_over_is_split_by_time_and_the_unheld_part_is_
     assert math.fsum(idle) == pytest.approx(100.0)
 
 
+def test_an_interval_cut_by_a_start_is_split_by_the_power_sampled_at_each_end():
+    # 60 W idle for 10 s, then 300 W for 20 s: 600 + 6000 J, sampled 60 W and 300 W.
+    pieces = [Piece(H0, H0 + 30, 6_600.0, 60.0, 300.0)]
+    held, idle = split(pieces, [Holding(("lab", "p"), "", 1.0, H0 + 10, H1)])
+    assert held == {("lab", "p"): [pytest.approx(6_000.0)]}
+    assert math.fsum(idle) == pytest.approx(600.0)
+
+
+def test_a_hand_over_inside_an_interval_takes_the_mean_power_between_the_two_cuts():
+    # The first pod works at 300 W until +10 s, the GPU idles, the second starts at +20 s
+    # and works at 100 W: sampled 300 W and 100 W, the gap between taken at 200 W.
+    pieces = [Piece(H0, H0 + 30, 6_000.0, 300.0, 100.0)]
+    holdings = [
+        Holding(("lab", "first"), "", 1.0, H0 - 100, H0 + 10),
+        Holding(("lab", "second"), "", 1.0, H0 + 20, H1),
+    ]
+    held, idle = split(pieces, holdings)
+    assert held[("lab", "first")] == [pytest.approx(3_000.0)]
+    assert held[("lab", "second")] == [pytest.approx(1_000.0)]
+    assert math.fsum(idle) == pytest.approx(2_000.0)
+
+
+def test_a_power_split_falls_back_to_time_when_a_sample_is_missing_or_both_are_zero():
+    holding = [Holding(("lab", "p"), "", 1.0, H0 + 10, H1)]
+    for w0, w1 in ((None, 300.0), (60.0, None), (0.0, 0.0)):
+        held, _ = split([Piece(H0, H0 + 30, 300.0, w0, w1)], holding)
+        assert held == {("lab", "p"): [pytest.approx(200.0)]}, (w0, w1)
+
+
+def test_the_power_split_of_an_interval_keeps_its_energy_whatever_the_cuts():
+    piece = Piece(H0, H0 + 30, 1_234.5, 55.0, 400.0)
+    for cuts in ([], [H0 + 1], [H0 + 3, H0 + 29], [H0 + 5, H0 + 6, H0 + 7]):
+        parts = power_parts(piece, cuts)
+        assert math.fsum(j for _, _, j in parts) == pytest.approx(1_234.5, rel=1e-12)
+        assert [a for a, _, _ in parts] == [H0, *cuts]
+
+
 def test_mig_instances_get_their_slice_fraction_and_the_rest_stays_idle():
-    pieces = [(H0, H0 + 30, 70.0)]
+    pieces = [Piece(H0, H0 + 30, 70.0)]
     holdings = [
         Holding(("lab", "a"), "1", 3 / 7, H0, H1),
         Holding(("lab", "b"), "2", 2 / 7, H0, H1),
@@ -64,7 +107,7 @@ def test_mig_instances_get_their_slice_fraction_and_the_rest_stays_idle():
 
 
 def test_a_time_sliced_gpu_is_shared_equally_by_the_pods_holding_it_at_each_instant():
-    pieces = [(H0, H0 + 30, 90.0)]
+    pieces = [Piece(H0, H0 + 30, 90.0)]
     holdings = [Holding(("lab", "a"), "", 1.0, H0, H1), Holding(("lab", "b"), "", 1.0, H0 + 15, H1)]
     held, idle = split(pieces, holdings)
     assert math.fsum(held[("lab", "a")]) == pytest.approx(45.0 + 22.5)
