@@ -195,7 +195,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class TariffForm(forms.ModelForm):
-    """A tariff as the import checks it: its shape, and no change to a closed month."""
+    """A tariff as the import checks it: its shape (the model's clean, run after this one),
+    and no change to a closed month."""
 
     class Meta:
         model = Tariff

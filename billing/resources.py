@@ -1,10 +1,12 @@
 """What is stored per job-hour, and which stored quantity each billed resource reads.
 
 One table says it for every part: collection stores QUANTITIES (and the daily roll-up the
-`max_field` sums; a quantity no resource names, like GPU energy, is stored and shown
+`max_field` sums; a quantity no resource names, like GPU busy seconds, is stored and shown
 but never billed), pricing and the pages bill the field a tariff's policy names
-(`billed_field`), and a tariff is checked against it (`tariff_problem`). Pure: it imports
-nothing of the project, so the models may import it.
+(`billed_field`), and a tariff is checked against it (`tariff_problem`). An `optional`
+resource (GPU energy) is billed only where a tariff of it is in force: without one its
+quantity is shown, not billed, where a required resource's usage stops the statement. Pure:
+it imports nothing of the project, so the models may import it.
 """
 
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ QUANTITIES = (
     "storage_byte_seconds",
     "network_rx_bytes",
     "network_tx_bytes",
-    # GPU energy and activity: stored and shown, billed by no resource below.
+    # GPU energy and activity: stored and shown; the energy is billed by the optional
+    # `gpu_energy` resource where a tariff of it is in force, busy and idle seconds never.
     "gpu_energy_joules",
     "gpu_busy_seconds",
     "gpu_idle_seconds",
@@ -37,6 +40,12 @@ class Resource:
     divisor: float  # stored value / divisor = quantity in the unit (storage: per month hour)
     # The daily roll-up's sum of max(usage, request) per job-hour, for the `max` policy.
     max_field: str | None = None
+    # Billed only where a tariff of it is in force: usage without one is shown, not billed
+    # (a required resource's usage without a tariff stops the statement).
+    optional: bool = False
+    # The job-hour's flag (HourlyUsage) saying its usage of the resource is partly an
+    # estimate; a statement line keeps the quantity of such job-hours.
+    estimate_flag: str | None = None
 
     def field(self, policy: str) -> str:
         """The stored quantity that `policy` bills (the roll-up's sum for `max`)."""
@@ -69,6 +78,17 @@ RESOURCES = {
     "storage": Resource("GiB-month", ("usage",), "storage_byte_seconds", None, GIB * 3600),
     "network_rx": Resource("GiB", ("usage",), "network_rx_bytes", None, GIB),
     "network_tx": Resource("GiB", ("usage",), "network_tx_bytes", None, GIB),
+    # The energy of the GPUs a job held: a MIG slice's or a time-sliced GPU's share is an
+    # estimate (docs/collection.md). Optional: sites that do not bill energy import no tariff.
+    "gpu_energy": Resource(
+        "kWh",
+        ("usage",),
+        "gpu_energy_joules",
+        None,
+        3_600_000,
+        optional=True,
+        estimate_flag="gpu_energy_estimated",
+    ),
 }
 # The roll-up's max(usage, request) sums: {max field: (usage field, request field)}.
 MAX_FIELDS = {

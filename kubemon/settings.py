@@ -463,16 +463,19 @@ KUBEMON_EXPORT_FILE_MODE = envmode("KUBEMON_EXPORT_FILE_MODE", "0640")
 KUBEMON_SIFAC_CO_AREA = os.getenv("KUBEMON_SIFAC_CO_AREA", "EPFL")
 KUBEMON_SIFAC_SENDER_COST_CENTER = os.getenv("KUBEMON_SIFAC_SENDER_COST_CENTER", "1000")
 # SAP activity type (ACTTYPE, 6) and unit (3) per resource, JSON objects. A tariff may name
-# its own activity type; it must be one of these.
+# its own activity type; it must be one of these. gpu_energy (optional: billed only where
+# a tariff of it exists) posts as its own activity, K8SGEN ("GPU energy") in KWH, SAP's
+# unit for the kilowatt-hour, so that finance can tell energy from GPU-hours in SAP.
 KUBEMON_SIFAC_ACTIVITY_TYPES = os.getenv(
     "KUBEMON_SIFAC_ACTIVITY_TYPES",
     '{"cpu": "K8SCPU", "memory": "K8SMEM", "gpu": "K8SGPU", "gpu_memory": "K8SGMM",'
-    ' "storage": "K8SSTO", "network_rx": "K8SNRX", "network_tx": "K8SNTX"}',
+    ' "storage": "K8SSTO", "network_rx": "K8SNRX", "network_tx": "K8SNTX",'
+    ' "gpu_energy": "K8SGEN"}',
 )
 KUBEMON_SIFAC_UNITS = os.getenv(
     "KUBEMON_SIFAC_UNITS",
     '{"cpu": "H", "memory": "GBH", "gpu": "H", "gpu_memory": "GBH", "storage": "GBM",'
-    ' "network_rx": "GB", "network_tx": "GB"}',
+    ' "network_rx": "GB", "network_tx": "GB", "gpu_energy": "KWH"}',
 )
 # The highest price a tariff may carry, CHF per unit (import_tariffs and the admin refuse
 # more). The dearest unit, a GPU-hour, costs a few francs: 1000 catches a price with a

@@ -36,6 +36,7 @@ RESOURCE_NAMES = {
     "storage": _("Storage"),
     "network_rx": _("Network in"),
     "network_tx": _("Network out"),
+    "gpu_energy": _("GPU energy"),
 }
 
 
@@ -222,7 +223,8 @@ def job_figures(sums: dict) -> dict:
         "memory_request_gib_hours": sums["memory_request_byte_seconds"]
         / RESOURCES["memory"].divisor,
         "gpu_hours": sums["gpu_seconds"] / 3600,
-        # Shown, not billed: the energy of the GPUs held (kWh), busy and idle GPU-hours.
+        # The energy of the GPUs held (kWh): billed only where a gpu_energy tariff is in
+        # force; busy and idle GPU-hours: shown, never billed.
         "gpu_energy_kwh": sums["gpu_energy_joules"] / 3.6e6,
         "gpu_busy_hours": sums["gpu_busy_seconds"] / 3600,
         "gpu_idle_hours": sums["gpu_idle_seconds"] / 3600,

@@ -6,6 +6,9 @@ billing/ledger/pricing.py for which tariff prices which class), plus one line pe
 resource and tariff for the adjustments billed in the period. Every line keeps its jobs'
 shares; its job-hours are the account's usage rows of the line's hours, and their
 collection runs are the runs that marked those hours collected (see `line_sources`).
+An optional resource (GPU energy) without a tariff in force gives no line and no error; a
+line of a resource whose job-hours may be estimates (billing/resources.py `estimate_flag`)
+keeps the quantity of the flagged job-hours as `estimated_quantity`.
 
 Statements of an open period are drafts, recomputed by `refresh_statements` whenever what
 they are made of changes, by whoever changed it (billing/ledger/drafts.py); pages and the
@@ -43,22 +46,29 @@ from billing.models import (
 from billing.resources import QUANTITIES, RESOURCES
 from billing.utc import HOUR, hour_ranges, month_bounds
 
+# The job-hours' flags that mark a resource's usage as partly an estimate.
+ESTIMATE_FLAGS = sorted({s.estimate_flag for s in RESOURCES.values() if s.estimate_flag})
+
 
 class PricingError(Exception):
     """Usage that no tariff prices; the message names the resource and the first hour."""
 
 
 class Bucket:
-    """The values of one (account, resource, tariff) per job, and the runs behind them."""
+    """The values of one (account, resource, tariff) per job, the runs behind them, and the
+    values of job-hours flagged as estimates."""
 
     def __init__(self):
         self.values: dict[int, list[float]] = defaultdict(list)
         self.runs: set[int] = set()
+        self.estimated: list[float] = []
 
-    def add(self, job_id: int, value: float, run_id: int | None):
+    def add(self, job_id: int, value: float, run_id: int | None, estimated: bool = False):
         self.values[job_id].append(value)
         if run_id is not None:
             self.runs.add(run_id)
+        if estimated:
+            self.estimated.append(value)
 
 
 def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
@@ -68,7 +78,7 @@ def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
     classes = dict(Account.objects.values_list("pk", "rate_class"))
     buckets: dict[tuple, Bucket] = defaultdict(Bucket)
     rows = HourlyUsage.objects.filter(hour__gte=start, hour__lt=end).values(
-        "account_id", "job_id", "job__cluster_id", "hour", *QUANTITIES
+        "account_id", "job_id", "job__cluster_id", "hour", *QUANTITIES, *ESTIMATE_FLAGS
     )
     collected = {
         (cluster_id, hour): run_id
@@ -82,7 +92,9 @@ def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
         for resource, spec in RESOURCES.items():
             tariff = schedule.at(resource, row["hour"])
             if tariff is None:
-                if row[spec.usage_field] or (spec.request_field and row[spec.request_field]):
+                if not spec.optional and (
+                    row[spec.usage_field] or (spec.request_field and row[spec.request_field])
+                ):
                     raise PricingError(
                         f"no tariff for {resource} at {row['hour'].isoformat()}; "
                         "import one with import_tariffs"
@@ -90,7 +102,9 @@ def usage_buckets(period: Period, tariffs: Tariffs) -> dict[tuple, Bucket]:
                 continue
             value = raw_quantity(resource, tariff.policy, row)
             if value:
-                buckets[(row["account_id"], resource, tariff.pk)].add(row["job_id"], value, run_id)
+                estimated = bool(spec.estimate_flag and row[spec.estimate_flag])
+                bucket = buckets[(row["account_id"], resource, tariff.pk)]
+                bucket.add(row["job_id"], value, run_id, estimated)
     return buckets
 
 
@@ -100,6 +114,7 @@ def usage_line(statement, tariff, tariffs, bucket: Bucket, month_start, month_en
     quantity = round_quantity(
         to_unit(r, math.fsum(v for vs in bucket.values.values() for v in vs), month_start)
     )
+    estimated = round_quantity(to_unit(r, math.fsum(bucket.estimated), month_start))
     line = StatementLine(
         statement=statement,
         kind=StatementLine.Kind.USAGE,
@@ -107,6 +122,7 @@ def usage_line(statement, tariff, tariffs, bucket: Bucket, month_start, month_en
         tariff=tariff,
         unit=tariff.unit,
         quantity=quantity,
+        estimated_quantity=estimated,
         unit_price=tariff.price_chf,
         amount_chf=amount(quantity, tariff.price_chf),
         first_hour=max(tariff.valid_from, month_start),

@@ -1,13 +1,13 @@
-"""Whether a tariff may be saved: its shape (billing/resources.py) and the closed months.
+"""Whether a tariff may be saved without changing a closed month.
 
 A closed month's prices never change: a tariff that priced one is frozen, and a new or
 moved tariff may not start inside or before a closed month it would then price, until the
-next tariff of its resource and rate class. The
-import asks `tariff_refusal` and the admin `check_tariff` before saving.
+next tariff of its resource and rate class. The import asks `tariff_change_problem` and
+the admin `check_tariff` before saving; a tariff's shape (billing/resources.py
+`tariff_problem`) is the model's `clean`, which both run too, so it is said once.
 """
 
 from billing.models import Period, Tariff
-from billing.resources import tariff_problem
 from billing.utc import month_bounds
 
 
@@ -49,12 +49,8 @@ def class_words(rate_class: str) -> str:
     return f"rate class {rate_class} " if rate_class else ""
 
 
-def tariff_refusal(tariff: Tariff) -> str:
-    """Return why `tariff` may not be saved as it is (`field: why`), or ''."""
-    return tariff_problem(tariff) or tariff_change_problem(tariff)
-
-
 def check_tariff(tariff: Tariff):
-    """Raise a ValidationError on the field at fault if `tariff` may not be saved."""
-    if problem := tariff_refusal(tariff):
+    """Raise a ValidationError on the field at fault if saving `tariff` would change a
+    closed period."""
+    if problem := tariff_change_problem(tariff):
         tariff.refuse(problem)

@@ -130,6 +130,10 @@ class StatementLine(models.Model):
     unit = models.CharField(max_length=20)
     # Rounded half-up to 3 decimals (SAP's QUAN 15,3); amount = quantity x price, half-up.
     quantity = models.DecimalField(max_digits=18, decimal_places=3)
+    # The part of `quantity` whose job-hours are flagged as estimates (GPU energy of MIG
+    # slices and time-sliced GPUs: billing/resources.py `estimate_flag`), rounded alike; 0
+    # for the other resources and for adjustment lines.
+    estimated_quantity = models.DecimalField(max_digits=18, decimal_places=3, default=0)
     unit_price = models.DecimalField(max_digits=14, decimal_places=6)
     amount_chf = models.DecimalField(max_digits=14, decimal_places=2)
     # The UTC hours [first_hour, end_hour) whose usage the line prices.

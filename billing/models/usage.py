@@ -47,7 +47,8 @@ class HourlyUsage(models.Model):
     storage_byte_seconds = models.FloatField(default=0)
     network_rx_bytes = models.FloatField(default=0)
     network_tx_bytes = models.FloatField(default=0)
-    # GPU energy and activity (billing/collection/energy.py): shown, not billed.
+    # GPU energy and activity (billing/collection/energy.py): shown; the energy billed
+    # only where a `gpu_energy` tariff is in force (billing/resources.py).
     gpu_energy_joules = models.FloatField(default=0)
     gpu_busy_seconds = models.FloatField(default=0)
     gpu_idle_seconds = models.FloatField(default=0)

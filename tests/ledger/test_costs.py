@@ -43,6 +43,7 @@ ROW = {
     "storage_byte_seconds": 0.0,
     "network_rx_bytes": 4 * GIB,
     "network_tx_bytes": 3 * GIB,
+    "gpu_energy_joules": 2 * 3.6e6,
 }
 
 
@@ -64,6 +65,7 @@ def test_day_cost_of_the_other_resources_and_their_units():
         ("gpu_memory", "GiB-hour", "0.01", "usage", JAN),
         ("network_rx", "GiB", "0", "usage", JAN),
         ("network_tx", "GiB", "0.02", "usage", JAN),
+        ("gpu_energy", "kWh", "0.25", "usage", JAN),
     ]
     costs = day_cost(ROW, date(2026, 3, 9), tariffs(*specs))
     assert costs == {
@@ -71,6 +73,7 @@ def test_day_cost_of_the_other_resources_and_their_units():
         "gpu_memory": Decimal("0.02"),
         "network_rx": Decimal(0),
         "network_tx": Decimal("0.06"),
+        "gpu_energy": Decimal("0.50"),
     }
 
 

@@ -47,6 +47,7 @@ USAGE = {
     "storage_byte_seconds": 10.0 * GIB * 3600,
     "network_rx_bytes": 3.0 * GIB,
     "network_tx_bytes": 2.0 * GIB,
+    "gpu_energy_joules": 5.4e6,
 }
 NAME_CHARACTERS = "ab-_. ,;=\"'0Z" + "\xe9\xff\xa0" + "\x7f\u0142\u20ac"
 RECEIVER_CHARACTERS = "0123456789ABZaz.-/ =+"
@@ -167,6 +168,10 @@ def fixture_month(db):
 @example(  # the longest item text: a 19-character name, network_rx, from 31 23h
     tariff=("network_rx", "GiB", "0.01", "usage", "2026-03-31T23:00:00Z", "K8SNRX"),
     account=("n" * 19, "wbs", "P-1234.01", "epfl-1", "lab-p", "2026-01-01", ""),
+)
+@example(  # as long: gpu_energy (optional), its own activity type, from 31 23h
+    tariff=("gpu_energy", "kWh", "0.25", "usage", "2026-03-31T23:00:00Z", "K8SGEN"),
+    account=("n" * 19, "cctr", "10421", "epfl-1", "lab-p", "2026-01-01", ""),
 )
 @example(
     tariff=("network_tx", "GiB", "1000", "usage", "2026-03-31T23:00:00Z", ""),

@@ -1,7 +1,8 @@
 """export_sifac: CSV, IDoc flat file and IDoc-XML of a closed period, batches, refusals.
 
-The flat file is read back here at the offsets of reference/sifac-idoc.md, written out
-below independently of billing/sifac/layouts.py, so a layout error cannot hide itself.
+The flat file is read back at the offsets of reference/sifac-idoc.md, written out in
+tests/fixtures/idoc_flat.py independently of billing/sifac/layouts.py, so a layout error
+cannot hide itself.
 """
 
 import csv
@@ -46,27 +47,8 @@ from tests.fixtures.billing_rows import (
     make_job,
     make_tariffs,
 )
+from tests.fixtures.idoc_flat import parse_flat
 
-# reference/sifac-idoc.md §3.1 and §2.1: (start, end) character offsets.
-CONTROL = {
-    "TABNAM": (0, 10), "MANDT": (10, 13), "DOCNUM": (13, 29), "DIRECT": (35, 36),
-    "IDOCTYP": (39, 69), "MESTYP": (99, 129), "SNDPOR": (148, 158), "SNDPRT": (158, 160),
-    "SNDPRN": (162, 172), "RCVPOR": (263, 273), "RCVPRT": (273, 275), "RCVPRN": (277, 287),
-    "CREDAT": (378, 386), "CRETIM": (386, 392), "ARCKEY": (434, 504), "SERIAL": (504, 524),
-}  # fmt: skip
-DATA = {
-    "SEGNAM": (0, 30), "MANDT": (30, 33), "DOCNUM": (33, 49), "SEGNUM": (49, 55),
-    "PSGNUM": (55, 61), "HLEVEL": (61, 63),
-}  # fmt: skip
-HEADER = {
-    "CO_AREA": (0, 4), "DOCDATE": (4, 12), "POSTGDATE": (12, 20), "DOC_HDR_TX": (38, 88),
-    "USERNAME": (88, 100), "OBJ_KEY": (100, 120), "OBJ_SYS": (125, 135),
-}  # fmt: skip
-ITEM = {
-    "SEND_CCTR": (0, 10), "ACTTYPE": (10, 16), "ACTVTY_QTY": (28, 45), "ACTIVITYUN": (45, 48),
-    "PRICE": (51, 76), "CURRENCY": (76, 81), "SEG_TEXT": (115, 165), "REC_CCTR": (165, 175),
-    "REC_ORDER": (175, 187), "REC_WBS_EL": (187, 211),
-}  # fmt: skip
 ACTIVITY = {
     "cpu": "K8SCPU",
     "memory": "K8SMEM",
@@ -76,10 +58,6 @@ ACTIVITY = {
     "network_rx": "K8SNRX",
     "network_tx": "K8SNTX",
 }
-
-
-def fields(record: str, layout: dict, base: int = 0) -> dict:
-    return {name: record[base + a : base + b].strip() for name, (a, b) in layout.items()}
 
 
 def export(fmt: str, out, *args) -> bytes:
@@ -120,28 +98,6 @@ def closed_march(db):
     collect_hours(MARCH, APRIL)
     call_command("close_period", "2026-03")
     return accounts
-
-
-def parse_flat(content: bytes) -> list[dict]:
-    """Read the flat file back into documents: control, header and items by offsets."""
-    text = content.decode("iso-8859-1")
-    assert text.endswith("\r\n")
-    docs = []
-    for record in text[:-2].split("\r\n"):
-        if record.startswith("EDI_DC40"):
-            assert len(record) == 524
-            docs.append({"control": fields(record, CONTROL), "segments": []})
-            continue
-        assert len(record) == 1063
-        prefix = fields(record, DATA)
-        assert prefix["DOCNUM"] == docs[-1]["control"]["DOCNUM"]
-        assert prefix["MANDT"] == docs[-1]["control"]["MANDT"]
-        docs[-1]["segments"].append(prefix)
-        if prefix["SEGNAM"] == "E2BPDOCHDRP000":
-            docs[-1]["header"] = fields(record, HEADER, 63)
-        elif prefix["SEGNAM"] == "E2BPAAITM002":
-            docs[-1].setdefault("items", []).append(fields(record, ITEM, 63))
-    return docs
 
 
 def statement_items(statement) -> list[tuple]:

@@ -23,12 +23,12 @@ PARAM_ERROR = inline_serializer(
 )
 QUANTITY_HELP = {
     "gpu_energy_joules": "energy (J) of the GPUs held while held, from the device's energy "
-    "counter; not billed",
+    "counter; billed (in kWh) only where a gpu_energy tariff is in force",
     "gpu_busy_seconds": "GPU-seconds held x activity (GR_ENGINE_ACTIVE, else GPU_UTIL/100)",
     "gpu_idle_seconds": "GPU-seconds held with activity below KUBEMON_GPU_IDLE_PERCENT",
 }
-# Every stored quantity, summed (docs/collection.md); GPU energy, busy and idle seconds are
-# shown, not billed.
+# Every stored quantity, summed (docs/collection.md); GPU busy and idle seconds are shown,
+# never billed, GPU energy billed only where a gpu_energy tariff is in force.
 Quantities = type(
     "Quantities",
     (serializers.Serializer,),

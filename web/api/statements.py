@@ -53,6 +53,7 @@ def line_json(line) -> dict:
         "resource": line.resource,
         "unit": line.unit,
         "quantity": str(line.quantity),
+        "estimated_quantity": str(line.estimated_quantity),
         "unit_price_chf": str(line.unit_price),
         "amount_chf": str(line.amount_chf),
         "tariff_id": line.tariff_id,
@@ -101,6 +102,12 @@ class Line(serializers.Serializer):
     resource = serializers.CharField()
     unit = serializers.CharField()
     quantity = serializers.DecimalField(max_digits=18, decimal_places=3)
+    estimated_quantity = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=3,
+        help_text="the part of quantity from job-hours whose usage is an estimate (GPU energy "
+        "of MIG slices and time-sliced GPUs); 0 otherwise and for adjustments",
+    )
     unit_price_chf = serializers.DecimalField(max_digits=14, decimal_places=6)
     amount_chf = serializers.DecimalField(max_digits=14, decimal_places=2)
     tariff_id = serializers.IntegerField()
