@@ -14,6 +14,7 @@ from django.db.models import Case, Count, IntegerField, Min, Q, Value, When
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from billing.ledger.carbon import JOULES_PER_KWH
 from billing.ledger.costs import (
     RATE_CLASS,
     daily_cost_sums,
@@ -222,16 +223,24 @@ def job_figures(sums: dict) -> dict:
         "memory_gib_hours": sums["memory_byte_seconds"] / RESOURCES["memory"].divisor,
         "memory_request_gib_hours": sums["memory_request_byte_seconds"]
         / RESOURCES["memory"].divisor,
-        "gpu_hours": sums["gpu_seconds"] / 3600,
-        # The energy of the GPUs held (kWh): billed only where a gpu_energy tariff is in
-        # force; busy and idle GPU-hours: shown, never billed.
-        "gpu_energy_kwh": sums["gpu_energy_joules"] / 3.6e6,
-        "gpu_busy_hours": sums["gpu_busy_seconds"] / 3600,
-        "gpu_idle_hours": sums["gpu_idle_seconds"] / 3600,
         "cpu_efficiency": ratio(sums["cpu_core_seconds"], sums["cpu_request_core_seconds"]),
         "memory_efficiency": ratio(
             sums["memory_byte_seconds"], sums["memory_request_byte_seconds"]
         ),
+        **gpu_figures(sums),
+    }
+
+
+def gpu_figures(sums: dict) -> dict:
+    """GPU-hours held, busy and idle, their efficiency (busy / held) and the GPUs' energy in
+    kWh, from sums of gpu_seconds, gpu_busy_seconds, gpu_idle_seconds and gpu_energy_joules.
+    The energy is billed only where a gpu_energy tariff is in force; the activity never."""
+    return {
+        "gpu_hours": sums["gpu_seconds"] / 3600,
+        "gpu_busy_hours": sums["gpu_busy_seconds"] / 3600,
+        "gpu_idle_hours": sums["gpu_idle_seconds"] / 3600,
+        "gpu_efficiency": ratio(sums["gpu_busy_seconds"], sums["gpu_seconds"]),
+        "gpu_energy_kwh": sums["gpu_energy_joules"] / JOULES_PER_KWH,
     }
 
 

@@ -3,8 +3,10 @@
 A statement as stored (billing/ledger/statements.py), read and never recomputed: its lines
 (usage first, then adjustments with their reasons) with each line's jobs, the hours the month
 lacks (not collected, or flagged by a data gap too long to bridge), the jobs that cost most,
-a split per user (Job.user, from the pod label KUBEMON_USER_LABEL names), and the CPU and
-memory requested against used (efficiency) from the account's usage of the month.
+a split per user (Job.user, from the pod label KUBEMON_USER_LABEL names), the CPU and
+memory requested against used (efficiency) from the account's usage of the month, and, for an
+account whose jobs held GPUs, the GPUs' energy, its carbon (billing/ledger/carbon.py) and how
+busy the GPUs held were.
 
 A job's amount is its share of each line's amount: the line's amount split over the line's
 jobs in proportion to their quantities, the cents allocated by largest remainder
@@ -17,10 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.ledger.carbon import account_month_carbon
 from billing.ledger.pricing import CENT, to_unit
 from billing.models import (
     Account,
@@ -208,21 +211,68 @@ class Efficiency:
         return self.ratio(self.memory_used, self.memory_requested)
 
 
-def efficiency(account: Account, month: date) -> Efficiency:
-    """CPU and memory used and requested by the account's jobs over the month, summed from
-    its hourly usage (what the month's statement was computed from)."""
+@dataclass
+class GpuUse:
+    """The GPUs the account's jobs held over the month: GPU-hours held, busy and idle (held
+    with activity below KUBEMON_GPU_IDLE_PERCENT), their energy and its carbon. Shown, not
+    billed."""
+
+    held_hours: Decimal
+    busy_hours: Decimal
+    idle_hours: Decimal
+    energy_kwh: float
+    co2_kg: float
+    # Job-hours whose energy is an estimate: a MIG slice's or a time-shared GPU's share.
+    estimated_hours: int
+
+    @property
+    def efficiency(self) -> Decimal | None:
+        """Busy over held GPU-hours."""
+        return Efficiency.ratio(self.busy_hours, self.held_hours)
+
+
+def month_sums(account: Account, month: date) -> dict:
+    """The account's hourly usage of the month summed in one query: CPU, memory and GPU
+    used and requested or held, and the job-hours whose GPU energy is an estimate."""
     start, end = month_bounds(month)
-    sums = HourlyUsage.objects.filter(account=account, hour__gte=start, hour__lt=end).aggregate(
+    return HourlyUsage.objects.filter(account=account, hour__gte=start, hour__lt=end).aggregate(
         cpu_used=Sum("cpu_core_seconds"),
         cpu_requested=Sum("cpu_request_core_seconds"),
         memory_used=Sum("memory_byte_seconds"),
         memory_requested=Sum("memory_request_byte_seconds"),
+        gpu_held=Sum("gpu_seconds"),
+        gpu_busy=Sum("gpu_busy_seconds"),
+        gpu_idle=Sum("gpu_idle_seconds"),
+        gpu_estimated_hours=Count("pk", filter=Q(gpu_energy_estimated=True)),
     )
+
+
+def efficiency(sums: dict, month: date) -> Efficiency:
+    """CPU and memory used and requested by the account's jobs over the month, from its
+    `month_sums` (what the month's statement was computed from)."""
+    start = month_bounds(month)[0]
     return Efficiency(
         cpu_used=to_unit("cpu", sums["cpu_used"] or 0.0, start),
         cpu_requested=to_unit("cpu", sums["cpu_requested"] or 0.0, start),
         memory_used=to_unit("memory", sums["memory_used"] or 0.0, start),
         memory_requested=to_unit("memory", sums["memory_requested"] or 0.0, start),
+    )
+
+
+def gpu_use(account: Account, month: date, sums: dict) -> GpuUse | None:
+    """The account's GPUs of the month from its `month_sums`, their energy and carbon read
+    hour by hour (two queries); None when its jobs held no GPU."""
+    if not sums["gpu_held"]:
+        return None
+    start = month_bounds(month)[0]
+    carbon = account_month_carbon(account.pk, month)
+    return GpuUse(
+        held_hours=to_unit("gpu", sums["gpu_held"], start),
+        busy_hours=to_unit("gpu", sums["gpu_busy"] or 0.0, start),
+        idle_hours=to_unit("gpu", sums["gpu_idle"] or 0.0, start),
+        energy_kwh=carbon.energy_kwh,
+        co2_kg=carbon.co2_kg,
+        estimated_hours=sums["gpu_estimated_hours"],
     )
 
 
@@ -240,6 +290,7 @@ class StatementContent:
     top_jobs: list[JobAmount]
     users: list[UserAmount]
     efficiency: Efficiency
+    gpu: GpuUse | None
 
     @property
     def adjustment_lines(self) -> list[StatementLine]:
@@ -271,6 +322,8 @@ def statement_content(statement: Statement, clusters: set[str] | None) -> Statem
     """The content of `statement`: the lacking hours of `clusters` only (None: every one)."""
     lines = priced_lines(statement)
     jobs = job_amounts(lines)
+    month = statement.period.month
+    sums = month_sums(statement.account, month)
     return StatementContent(
         statement=statement,
         period=statement.period,
@@ -281,5 +334,6 @@ def statement_content(statement: Statement, clusters: set[str] | None) -> Statem
         flagged=flagged_rows(only_clusters(statement.flagged_hours or {}, clusters)),
         top_jobs=jobs[:TOP_JOBS],
         users=user_split(jobs),
-        efficiency=efficiency(statement.account, statement.period.month),
+        efficiency=efficiency(sums, month),
+        gpu=gpu_use(statement.account, month, sums),
     )

@@ -152,8 +152,8 @@ def test_the_api_and_pages_ask_a_fixed_number_of_queries(site, budgeted, django_
     Account.objects.filter(name="unassigned").update(budget_chf=Decimal("10"))
     with django_assert_num_queries(19):
         client.get("/")
-    # The account page's 10 (tests/web/test_pages_accounts.py) and the figures' four.
-    with django_assert_num_queries(14):
+    # The account page's 11 (tests/web/test_pages_accounts.py) and the figures' four.
+    with django_assert_num_queries(15):
         client.get(f"/accounts/{site.accounts['lab-a'].pk}/")
 
 

@@ -1,9 +1,11 @@
-"""Account pages: the accounts a user may see, and one account's usage, cost, budget and jobs."""
+"""Account pages: the accounts a user may see, and one account's usage, cost, budget and jobs,
+and the month's jobs that held GPUs idle most."""
 
 import csv
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,6 +22,7 @@ from web.budgets import budget_rows
 from web.forms import JobFilter, show_drawn
 
 JOBS_PER_PAGE = 50
+IDLE_JOBS = 10
 
 
 @login_required
@@ -115,6 +118,7 @@ def account(request, pk: int):
         ),
         "page": page,
         "job_count": len(jobs),
+        "idle_jobs": idle_gpu_jobs(account, month),
         "query": query_without_page(request),
         # This month's budget figures, whatever month the page shows; None for ops.
         "budget_rows": budget_rows(
@@ -122,6 +126,39 @@ def account(request, pk: int):
         ),
     }
     return render(request, "web/account.html", context)
+
+
+def idle_gpu_jobs(account, month) -> list[dict]:
+    """The account's jobs of the month that held GPUs idle, the most idle GPU-hours first
+    (the first IDLE_JOBS), with their GPU figures (reports.gpu_figures): one query, the
+    ranking and the cut made by the database. The page's job filters do not apply."""
+    start, end = month_bounds(month)
+    rows = (
+        HourlyUsage.objects.filter(
+            account=account, hour__gte=start, hour__lt=end, gpu_seconds__gt=0
+        )
+        .values("job_id", "job__name", "job__namespace", "job__kind")
+        .annotate(
+            gpu_seconds=Sum("gpu_seconds"),
+            gpu_busy_seconds=Sum("gpu_busy_seconds"),
+            gpu_idle_seconds=Sum("gpu_idle_seconds"),
+            gpu_energy_joules=Sum("gpu_energy_joules"),
+            gpu_energy_estimated_hours=Count("pk", filter=Q(gpu_energy_estimated=True)),
+        )
+        .filter(gpu_idle_seconds__gt=0)
+        .order_by("-gpu_idle_seconds", "job__name", "job_id")[:IDLE_JOBS]
+    )
+    return [
+        {
+            "id": row["job_id"],
+            "name": row["job__name"],
+            "namespace": row["job__namespace"],
+            "kind": row["job__kind"],
+            "gpu_energy_estimated_hours": row["gpu_energy_estimated_hours"],
+            **reports.gpu_figures(row),
+        }
+        for row in rows
+    ]
 
 
 def resource_lines(group: dict, month) -> list[dict]:

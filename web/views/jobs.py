@@ -1,4 +1,5 @@
-"""The job page: a job's hourly usage against its requests, its cost and its parent."""
+"""The job page: a job's hourly usage against its requests, its cost and its parent, and for
+a job that held GPUs their energy, its carbon, and how busy the GPUs were."""
 
 import zoneinfo
 
@@ -11,6 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.ledger.carbon import usage_carbon
 from billing.resources import GIB, QUANTITIES
 from billing.utc import HOUR, month_bounds, month_of, previous_month
 from web import access, charts, dates, reports
@@ -37,15 +39,12 @@ def job(request, pk: int):
     show_drawn(form, period=f"{month:%Y-%m}")
     start, end = month_bounds(month)
     tariffs = reports.all_tariffs()
-    hours = list(
-        usage.filter(hour__gte=start, hour__lt=end)
-        .order_by("hour")
-        .values("hour", "account__name", *QUANTITIES)
-    )
-    period = reports.job_rows(usage, start, end, tariffs)
-    lifetime = []
+    month_usage = usage.filter(hour__gte=start, hour__lt=end)
+    hours = list(month_usage.order_by("hour").values("hour", "account__name", *QUANTITIES))
+    period = first_row(reports.job_rows(usage, start, end, tariffs))
+    lifetime = None
     if span["first"]:
-        lifetime = reports.job_rows(usage, span["first"], span["last"] + HOUR, tariffs)
+        lifetime = first_row(reports.job_rows(usage, span["first"], span["last"] + HOUR, tariffs))
     zone = zoneinfo.ZoneInfo(settings.KUBEMON_DISPLAY_TIME_ZONE)
     context = {
         "job": job,
@@ -55,12 +54,31 @@ def job(request, pk: int):
         "next": end.date(),
         "hours": [hour_row(h) for h in hours],
         "accounts": sorted({h["account__name"] for h in hours}),
-        "period": period[0] if period else None,
-        "lifetime": lifetime[0] if lifetime else None,
+        "period": period,
+        "lifetime": lifetime,
+        "gpu": gpu_energy(period, month_usage, lifetime, usage),
         "charts": hour_charts(hours, zone),
         "siblings": siblings(request.user, job),
     }
     return render(request, "web/job.html", context)
+
+
+def first_row(rows: list[dict]) -> dict | None:
+    """The one row reports.job_rows gives for one job, or None when it did not run."""
+    return rows[0] if rows else None
+
+
+def gpu_energy(period, month_usage, lifetime, usage) -> dict | None:
+    """The month's and the whole life's GPU figures (reports.gpu_figures, in their job_rows
+    rows) with the carbon of their energy, each hour at its grid intensity; None for a job
+    that never held a GPU: it shows no GPU table and runs none of these queries."""
+    if not (lifetime and lifetime["gpu_hours"]):
+        return None
+    return {
+        "period": period and {**period, "co2_kg": usage_carbon(month_usage).co2_kg},
+        "lifetime": {**lifetime, "co2_kg": usage_carbon(usage).co2_kg},
+        "idle_percent": settings.KUBEMON_GPU_IDLE_PERCENT,
+    }
 
 
 def hour_row(h: dict) -> dict:
