@@ -52,6 +52,7 @@ RESOURCE_NAMES = {
     "storage": gettext_lazy("Storage"),
     "network_rx": gettext_lazy("Network received"),
     "network_tx": gettext_lazy("Network sent"),
+    "gpu_energy": gettext_lazy("GPU energy"),
 }
 SHOWN_STEP = Decimal("0.001")
 TOP_JOBS = 10

@@ -80,3 +80,16 @@ def test_a_french_accounts_pdf_has_the_section_in_french(site, october_gpus):
     ]:
         assert line in text.splitlines()
     assert "En partie estimée : pendant 3 heures de job" in " ".join(text.split())
+
+
+def test_a_billed_energy_line_says_how_much_of_its_quantity_is_an_estimate(site, october_gpus):
+    statement = october("lab-a")
+    line = statement.lines.first()
+    line.pk, line.resource, line.unit = None, "gpu_energy", "kWh"
+    line.quantity, line.estimated_quantity = Decimal("13.500"), Decimal("1.500")
+    line.save()
+    text = " ".join(pdf_text(statement_pdf(statement)).split())
+    assert "GPU energy 13.500 of which 1.500 estimated kWh" in text
+    line.estimated_quantity = Decimal(0)
+    line.save()
+    assert "of which" not in pdf_text(statement_pdf(statement))
