@@ -22,6 +22,8 @@ from billing.models import (
     DataGap,
     ExportBatch,
     ExportFile,
+    GpuIdleEnergy,
+    GridIntensity,
     HourlyUsage,
     Job,
     NamespaceAccount,
@@ -306,6 +308,24 @@ class BudgetAlertAdmin(ReadOnlyAdmin):
     list_display = ["account", "month", "threshold", "month_to_date_chf", "budget_chf", "sent_at"]
     list_filter = ["month", "threshold"]
     search_fields = ["account__name", "addresses"]
+
+
+@admin.register(GpuIdleEnergy)
+class GpuIdleEnergyAdmin(ReadOnlyAdmin):
+    """The energy of GPUs no pod held, per node and hour, as collection wrote it (joules)."""
+
+    list_display = ["cluster", "node", "hour", "joules"]
+    list_filter = ["cluster", "node"]
+    search_fields = ["node"]
+    date_hierarchy = "hour"
+
+
+@admin.register(GridIntensity)
+class GridIntensityAdmin(ReadOnlyAdmin):
+    """The grid's carbon intensity per hour, as import_grid_intensity wrote it."""
+
+    list_display = ["hour", "gco2_per_kwh"]
+    date_hierarchy = "hour"
 
 
 class ClosedAwareHourlyUsageAdmin(HourlyUsageAdmin):

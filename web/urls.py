@@ -7,6 +7,7 @@ from web import oidc
 from web.views import (
     accounts,
     exports,
+    gpus,
     health,
     jobs,
     live,
@@ -44,6 +45,7 @@ urlpatterns = [
     path("exports/", exports.export_list, name="exports"),
     path("exports/files/<int:pk>", exports.download, name="export-file"),
     path("live/", live.live, name="live"),
+    path("gpus/idle/", gpus.idle_gpus, name="idle-gpus"),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke", tokens.revoke, name="token-revoke"),
 ]

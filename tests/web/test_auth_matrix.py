@@ -38,6 +38,7 @@ FINANCE_ONLY |= {"statements-workbook", "api-statements-workbook"}
 FINANCE_ONLY |= {"statement-pdf", "api-statement-pdf"}
 # Whole pages a lab member's role may not open: a 403, whatever the object.
 NOT_FOR_MEMBERS = {"export-file", "metric-values", "metric-list", "live", "exports"}
+NOT_FOR_MEMBERS |= {"idle-gpus"}
 NOT_FOR_MEMBERS |= {"api-exports"}
 NOT_FOR_MEMBERS |= {"statements-workbook", "api-statements-workbook"}
 # The query a route needs to answer at all.

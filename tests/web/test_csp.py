@@ -76,6 +76,7 @@ def pages(site) -> dict[str, str]:
         "statement": reverse("statement", args=[statement.pk]),
         "exports": reverse("exports"),
         "live": reverse("live"),
+        "idle gpus": reverse("idle-gpus"),
         "api docs": reverse("api-docs"),
         "admin": "/admin/",
         "not found": "/no-such-page/",

@@ -84,6 +84,20 @@ def test_a_wrong_period_is_shown_back_as_typed(client, site):
     assert shown(answer)["period"] == "2026-13"
 
 
+def test_the_idle_gpus_page_s_month_field_shows_the_month_drawn_for_a_day_or_by_default(
+    client, site
+):
+    client = logged_in(client, "oscar")
+    answer = client.get(reverse("idle-gpus"))
+    assert answer.status_code == 200
+    assert shown(answer)["period"] == f"{month_of(timezone.now()):%Y-%m}"
+    assert shown(answer)["day"] is None
+    answer = client.get(reverse("idle-gpus"), {"period": "2026-11", "day": "2026-10-06"})
+    assert shown(answer)["period"] == "2026-10"
+    assert shown(answer)["day"] == "2026-10-06"
+    assert '<strong id="span">2026-10-06</strong>' in answer.content.decode()
+
+
 @pytest.fixture
 def ops_client(client, site):
     return logged_in(client, "oscar")

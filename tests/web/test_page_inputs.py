@@ -36,6 +36,7 @@ def pages(site) -> dict[str, list[str]]:
         reverse("statements"): ["period"],
         reverse("exports"): ["page"],
         reverse("live"): LIVE,
+        reverse("idle-gpus"): ["period", "day"],
     }
 
 

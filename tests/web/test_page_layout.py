@@ -29,6 +29,7 @@ def pages(site, history_window) -> dict[str, str]:
         "statement": f"/statements/{statement.pk}/",
         "exports": "/exports/",
         "live": "/live/?" + urlencode({"metric": "cpu/usage_rate", "range": "1h", "end": end}),
+        "idle gpus": "/gpus/idle/?period=2026-10",
     }
 
 

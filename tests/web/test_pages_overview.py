@@ -84,7 +84,8 @@ def test_the_overview_runs_a_fixed_number_of_queries(client, site, django_assert
     assert client.login(username="fiona", password=PASSWORD)
     # session, user, groups, tariffs, visible accounts' names, clusters' names, the chart's
     # days, accounts, namespaces (each one query whatever the months and tariffs spanned);
-    # health: clusters, failed runs and their count, gaps and their count; the accounts with
-    # a budget (none here; with some, four more: tests/web/test_budgets.py).
-    with django_assert_num_queries(15):
+    # GPU energy per day of held and of unheld GPUs; health: clusters, failed runs and their
+    # count, gaps and their count; the accounts with a budget (none here; with some, four
+    # more: tests/web/test_budgets.py).
+    with django_assert_num_queries(17):
         client.get("/?days=365")

@@ -1,5 +1,6 @@
-"""The overview: usage and cost over recent days, top accounts and namespaces, this month's
-budgets (for finance and members), and, for ops and finance, the health of collection."""
+"""The overview: usage and cost over recent days, top accounts and namespaces, GPU energy per
+day and cluster, this month's budgets (for finance and members), and, for ops and finance,
+the energy of GPUs no pod held and the health of collection."""
 
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.models import Account, Cluster, CollectedHour, CollectionRun, DailyUsage, DataGap
-from web import access, charts, dates, reports
+from web import access, charts, dates, energy, reports
 from web.budgets import budget_rows
 
 RANGES = (7, 30, 90, 365)
@@ -54,6 +55,10 @@ def overview(request):
             "cost-per-day", _("Estimated cost per day (CHF)"), daily, first, last, tariffs
         ),
         "account_chart": account_chart(accounts[:8]),
+        # A lab's own GPUs' energy; the unheld GPUs' is no lab's: ops and finance only.
+        "energy": energy.energy_overview(
+            daily, first, last, clusters, access.sees_every_account(request.user)
+        ),
         # Someone signed in whose groups name no account yet: say whom to ask, not an error.
         "no_account": not visible,
         # This month's budgets of the visible accounts that have one; None for ops.
