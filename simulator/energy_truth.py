@@ -6,7 +6,11 @@ as the exporter lists it) clipped to the window:
   whole GPU; x N/7 for a MIG instance `<N>g.<M>gb`; for a time-sliced GPU an equal share per
   pod running on it at each instant (the last two are estimates, flagged
   `gpu_energy_estimate`). observed = real less the held energy between the last DCGM sample
-  before a driver load and the load (the counter restarts: nobody can read it);
+  before a driver load and the load (the counter restarts: nobody can read it), and 0 for a
+  GPU held only between two scrapes (a short hold, or one inside an outage): no sample
+  carried the pod's labels, so which GPU it held is unknown and its energy is idle energy;
+  and less the held energy between the samples on either side of a DCGM gap too long to
+  bridge (who held the GPU when inside it is unknown: idle energy too);
 - `gpu_busy_seconds`: weight x the integral of the activity (GR_ENGINE_ACTIVE, the MIG
   instance's own, or GPU_UTIL/100 without profiling fields; a shared replica's own GPU_UTIL);
   weight 1, N/7 or 1/4 as billed;
@@ -23,7 +27,7 @@ from fractions import Fraction
 
 from simulator import energy
 from simulator.levels import HOUR_MS, Mapped
-from simulator.targets import last_scrape_before
+from simulator.targets import first_scrape_from, last_scrape_before
 
 QUANTITIES = ("gpu_energy_joules", "gpu_busy_seconds", "gpu_idle_seconds")
 DEFAULT_IDLE_PERCENT = 5
@@ -49,6 +53,23 @@ def _weight(node, h: energy.Holder) -> Fraction:
     if node.gpu_mode == "mig":
         return Fraction(h.slices, 7)
     return Fraction(1, 4) if node.gpu_mode == "shared" else Fraction(1)
+
+
+def _unseen(w, power, h: energy.Holder) -> bool:
+    """Was the GPU held only between two DCGM scrapes (of every replica)?"""
+    scrapers = w.replicas[("dcgm", power.node.name)]
+    return all(first_scrape_from(t, h.lo, gaps) >= h.hi for t, gaps in scrapers)
+
+
+def _hidden(w, power, gpu: int, h: energy.Holder) -> Fraction:
+    """Held energy between the last scrape before and the first after each unbridged gap."""
+    _, _, data = w.targets[("dcgm", power.node.name)]
+    hidden = Fraction(0)
+    for g in data:
+        if not g.bridged:
+            lo = w.a * 1000 if g.data_start is None else max(g.data_start, w.a * 1000)
+            hidden += share(power, gpu, h, lo, min(g.data_end, w.b * 1000))
+    return hidden
 
 
 def _lost(w, power, gpu: int, h: energy.Holder) -> Fraction:
@@ -78,7 +99,9 @@ def pod_quantities(w, pod, node, quantities: dict) -> bool:
             e = share(power, gpu, h, w.a * 1000, w.b * 1000)
             q = quantities["gpu_energy_joules"]
             q["real"] += float(e / 1000)
-            q["observed"] += float((e - _lost(w, power, gpu, h)) / 1000)
+            if not _unseen(w, power, h):
+                lost = _lost(w, power, gpu, h) + _hidden(w, power, gpu, h)
+                q["observed"] += float((e - lost) / 1000)
             weight = _weight(node, h)
             act = energy.activity_levels(node, pod, gpu, h.instance)
             idle = Mapped(act, lambda v: 1000 if v < threshold else 0, f"idle<{threshold}")

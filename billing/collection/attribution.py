@@ -170,6 +170,7 @@ class Attribution:
             self.weights,
             self.idle_percent,
             lambda node, lo, hi, count: self.gauge_seconds("dcgm", node, lo, hi, count),
+            self.hidden_by_a_long_gap,
         )
         self.idle_energy = {node: math.fsum(parts) for node, parts in idle.items()}
         for (namespace, pod_name), found in per_pod.items():
@@ -185,6 +186,10 @@ class Attribution:
                 kind, name, _, _ = job_of(pod, self.hour)
                 if job := self.jobs.get((namespace, kind, name)):
                     job.gpu_energy_estimated = True
+
+    def hidden_by_a_long_gap(self, node: str, t0: float, t1: float) -> bool:
+        """Does a DCGM gap too long to bridge hide most of [t0, t1)?"""
+        return 2 * self.hour.gaps.hidden_seconds("dcgm", node, t0, t1, False) >= t1 - t0
 
     def add_users(self):
         """Each job's user: its pods' label, the latest started pod's if they differ."""

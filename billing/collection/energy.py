@@ -110,6 +110,8 @@ class Piece(NamedTuple):
     joules: float
     w0: float | None = None
     w1: float | None = None
+    t0: float | None = None  # the interval's samples' times
+    t1: float | None = None
 
 
 def hour_pieces(samples, h0: float, h1: float, watts: dict | None = None) -> list[Piece]:
@@ -120,7 +122,7 @@ def hour_pieces(samples, h0: float, h1: float, watts: dict | None = None) -> lis
         lo, hi = max(t0, h0), min(t1, h1)
         if hi > lo:
             joules = mj / 1000 * (hi - lo) / (t1 - t0)
-            pieces.append(Piece(lo, hi, joules, watts.get(t0), watts.get(t1)))
+            pieces.append(Piece(lo, hi, joules, watts.get(t0), watts.get(t1), t0, t1))
     return pieces
 
 
@@ -217,11 +219,14 @@ def holding_activity(device: Device, h: Holding) -> list[tuple[float, float]]:
     return device.activity.get((h.slot, *h.key, UTIL), [])
 
 
-def hour_energy(devices: dict, intervals: dict, h0: float, weights: dict, idle_percent, seconds):
+def hour_energy(
+    devices: dict, intervals: dict, h0: float, weights: dict, idle_percent, seconds, hidden
+):
     """({pod key: PodEnergy}, {node: [idle joules]}) of one hour.
 
     `intervals` is {(namespace, pod): (lo, hi)} of the pods that requested a GPU, inside
-    the hour; `seconds(node, lo, hi, count)` the seconds a gauge's samples stand for.
+    the hour; `seconds(node, lo, hi, count)` the seconds a gauge's samples stand for;
+    `hidden(node, t0, t1)` whether a gap too long to bridge hides most of [t0, t1).
     """
     h1 = h0 + 3600
     pods: dict[tuple, PodEnergy] = defaultdict(PodEnergy)
@@ -230,8 +235,11 @@ def hour_energy(devices: dict, intervals: dict, h0: float, weights: dict, idle_p
     for device in devices.values():
         holdings = device_holdings(device, intervals, weights)
         pieces = hour_pieces(around_hour(device.samples, h0, h1), h0, h1, device.watts)
-        held, unheld = split(pieces, holdings)
-        idle[device.node].extend(unheld)
+        seen, unseen = [], []
+        for piece in pieces:
+            (unseen if hidden(device.node, piece.t0, piece.t1) else seen).append(piece)
+        held, unheld = split(seen, holdings)
+        idle[device.node].extend([*unheld, *(piece.joules for piece in unseen)])
         for key, parts in held.items():
             pods[key].joules.extend(parts)
         for h in holdings:

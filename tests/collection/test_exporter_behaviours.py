@@ -18,7 +18,6 @@ from tests.conftest import SCENARIOS, scenario_cluster
 from tests.fixtures.truth_compare import (
     PER_JOB_ONLY,
     TOTAL_TOLERANCE,
-    UNSETTLED,
     collect,
     mismatches,
     usage_by_job,
@@ -161,8 +160,6 @@ def test_cluster_totals_are_within_a_thousandth_of_the_observable_truth(
     (row,) = answer.json()["rows"]
     totals = truth_of(truths, label, usage_window)["totals"]
     for name in (q for q in QUANTITIES if q not in PER_JOB_ONLY):
-        if (label, name) in UNSETTLED:
-            continue
         observed, rel = totals[name]["observed"], TOTAL_TOLERANCE.get(name, 0.001)
         assert row[name] == pytest.approx(observed, rel=rel, abs=1e-6), name
 

@@ -27,6 +27,10 @@ def every_second(node, lo, hi, count):
     return hi - lo
 
 
+def no_gap(node, t0, t1):
+    return False
+
+
 def test_a_counter_drop_counts_the_new_value_from_zero():
     samples = [(0.0, 1_000.0), (30.0, 7_000.0), (60.0, 2_000.0), (90.0, 5_000.0)]
     assert [mj for _, _, mj in increments(samples)] == [6_000.0, 2_000.0, 3_000.0]
@@ -127,7 +131,9 @@ def test_an_hour_gives_held_energy_busy_and_idle_seconds_and_node_idle_energy():
     device.activity[("", "lab", "p", UTIL)] = [(t, 0.9) for t in times]
     # The exporter's own pod requested no GPU: it is no holder.
     intervals = {("lab", "p"): (H0 + 600, H0 + 2400)}
-    pods, idle = hour_energy({("gpu-node-1", "GPU-1"): device}, intervals, H0, {}, 5, every_second)
+    pods, idle = hour_energy(
+        {("gpu-node-1", "GPU-1"): device}, intervals, H0, {}, 5, every_second, no_gap
+    )
     pod = pods[("lab", "p")]
     assert math.fsum(pod.joules) == pytest.approx(100 * 1800)
     assert math.fsum(idle["gpu-node-1"]) == pytest.approx(100 * 1800)
@@ -142,8 +148,25 @@ def test_mig_and_time_sliced_holdings_are_flagged_as_estimates():
         device = Device("n", [(H0, 0.0), (H1, 3_600_000.0)], mig=mig, shared=shared)
         device.holders = {("1" if mig else "", "3g.40gb" if mig else "", "lab", "p")}
         pods, _ = hour_energy(
-            {("n", "u"): device}, {("lab", "p"): (H0, H1)}, H0, {}, 5, every_second
+            {("n", "u"): device}, {("lab", "p"): (H0, H1)}, H0, {}, 5, every_second, no_gap
         )
         assert pods[("lab", "p")].estimated
         expected = 3600 * 3 / 7 if mig else 3600
         assert math.fsum(pods[("lab", "p")].joules) == pytest.approx(expected)
+
+
+def test_an_interval_hidden_by_a_gap_too_long_to_bridge_is_idle_energy_not_the_holders():
+    device = Device("n")
+    # 100 W, sampled every 30 s but for 75 minutes from H0 + 600 s.
+    times = [H0 - 30 + 30 * i for i in range(20)] + [H0 + 600 + 4500 + 30 * i for i in range(5)]
+    device.samples = [(t, 100_000.0 * (t - H0)) for t in times]
+    device.holders = {("", "", "lab", "p")}
+
+    def hidden(node, t0, t1):
+        return t0 < H0 + 600 + 4500 and t1 > H0 + 570 + 30
+
+    pods, idle = hour_energy(
+        {("n", "u"): device}, {("lab", "p"): (H0, H1)}, H0, {}, 5, every_second, hidden
+    )
+    assert math.fsum(pods[("lab", "p")].joules) == pytest.approx(100 * 540)
+    assert math.fsum(idle["n"]) == pytest.approx(100 * (3600 - 540))

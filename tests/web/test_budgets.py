@@ -145,12 +145,12 @@ def test_the_api_and_pages_ask_a_fixed_number_of_queries(site, budgeted, django_
             get("fiona", "/api/v1/accounts", page_size=size)
     client = Client()
     client.force_login(site.users["fiona"])
-    # The overview's 14 (tests/web/test_pages_overview.py), then the budgeted accounts and
+    # The overview's 17 (tests/web/test_pages_overview.py), then the budgeted accounts and
     # their figures' four.
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(21):
         client.get("/")
     Account.objects.filter(name="unassigned").update(budget_chf=Decimal("10"))
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(21):
         client.get("/")
     # The account page's 11 (tests/web/test_pages_accounts.py) and the figures' four.
     with django_assert_num_queries(15):
