@@ -10,16 +10,15 @@ the clusters where its accounts have usage or namespace mappings.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
+from billing.ledger.coverage import clusters_of
 from billing.models import (
     Account,
     Cluster,
-    DailyUsage,
     ExportBatch,
     HourlyUsage,
     Job,
-    NamespaceAccount,
     Statement,
 )
 
@@ -100,14 +99,6 @@ def visible_jobs(user) -> QuerySet[Job]:
     )
 
 
-def clusters_of(account_ids: list[int]) -> QuerySet[Cluster]:
-    """The clusters where the accounts have usage (the daily roll-up: a few rows per day, not
-    every job-hour) or a namespace mapping; lazy, so a filter on it is a subquery."""
-    used = DailyUsage.objects.filter(account_id__in=account_ids).values("cluster_id")
-    mapped = NamespaceAccount.objects.filter(account_id__in=account_ids).values("cluster_id")
-    return Cluster.objects.filter(Q(pk__in=used) | Q(pk__in=mapped))
-
-
 def visible_clusters(user) -> QuerySet[Cluster] | None:
     """The clusters whose collection records the user may see; None: every cluster (finance
     and ops)."""
@@ -118,14 +109,6 @@ def statement_clusters(user, statement: Statement) -> QuerySet[Cluster] | None:
     """The clusters whose missing and flagged hours a statement shows the user: every one to
     finance, the clusters of the statement's account to its members."""
     return None if is_finance(user) else clusters_of([statement.account_id])
-
-
-def only_clusters(per_cluster: dict, clusters: QuerySet[Cluster] | None) -> dict:
-    """`{cluster name: ...}` cut down to `clusters` (None: left whole)."""
-    if clusters is None:
-        return per_cluster
-    names = set(clusters.values_list("name", flat=True))
-    return {name: value for name, value in per_cluster.items() if name in names}
 
 
 def visible_statements(user) -> QuerySet[Statement]:

@@ -19,19 +19,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.ledger.carbon import account_month_carbon
+from billing.ledger.coverage import only_clusters
 from billing.ledger.pricing import CENT, to_unit
 from billing.models import (
     Account,
     Cluster,
-    DailyUsage,
     HourlyUsage,
     Job,
-    NamespaceAccount,
     Period,
     Statement,
     StatementJob,
@@ -126,23 +125,6 @@ def flagged_rows(flagged: dict) -> list[dict]:
         for cluster, hours in sorted(flagged.items())
         for f in hours
     ]
-
-
-def account_clusters(account_id: int) -> set[str]:
-    """The clusters whose lacking hours concern an account: where it has usage or a namespace
-    mapping. The rule web/access.py applies to what a lab member sees of collection records,
-    so that the account's PDF shows its contacts no other cluster."""
-    used = DailyUsage.objects.filter(account_id=account_id).values("cluster_id")
-    mapped = NamespaceAccount.objects.filter(account_id=account_id).values("cluster_id")
-    clusters = Cluster.objects.filter(Q(pk__in=used) | Q(pk__in=mapped))
-    return set(clusters.values_list("name", flat=True))
-
-
-def only_clusters(per_cluster: dict, names: set[str] | None) -> dict:
-    """`{cluster name: ...}` cut down to `names` (None: left whole)."""
-    if names is None:
-        return per_cluster
-    return {name: value for name, value in per_cluster.items() if name in names}
 
 
 @dataclass
@@ -319,7 +301,7 @@ class StatementContent:
         return runs
 
 
-def statement_content(statement: Statement, clusters: set[str] | None) -> StatementContent:
+def statement_content(statement: Statement, clusters: QuerySet[Cluster] | None) -> StatementContent:
     """The content of `statement`: the lacking hours of `clusters` only (None: every one)."""
     lines = priced_lines(statement)
     jobs = job_amounts(lines)

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from billing.documents.content import account_clusters, statement_content
+from billing.documents.content import statement_content
+from billing.ledger.coverage import clusters_of
 from billing.models import Statement
 
 
@@ -39,7 +40,7 @@ def statement_pdf(statement: Statement) -> bytes:
         timezone.override(settings.KUBEMON_DISPLAY_TIME_ZONE),
     ):
         # The content names resources and receivers in the language active when it is made.
-        content = statement_content(statement, account_clusters(statement.account_id))
+        content = statement_content(statement, clusters_of([statement.account_id]))
         html = render_to_string(
             "billing/statement_pdf.html",
             {"c": content, "display_time_zone": settings.KUBEMON_DISPLAY_TIME_ZONE},

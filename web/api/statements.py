@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.documents.pdf import DraftStatement, pdf_file_name, statement_pdf
+from billing.ledger.coverage import only_clusters
 from billing.ledger.drafts import drafts_are_current, period_to_read
 from billing.ledger.statements import line_sources
 from billing.models import Statement, StatementJob
@@ -189,8 +190,8 @@ def statement(request, pk: int):
             "period_closed_at": s.period.closed_at.isoformat() if s.period.closed_at else None,
             "forced": s.period.forced,
             "lines": [line_json(line) for line in lines],
-            "missing_hours": access.only_clusters(s.missing_hours, clusters),
-            "flagged_hours": access.only_clusters(s.flagged_hours, clusters),
+            "missing_hours": only_clusters(s.missing_hours, clusters),
+            "flagged_hours": only_clusters(s.flagged_hours, clusters),
         }
     )
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from billing.documents.content import missing_rows, receiver_type_name, statement_content
 from billing.documents.pdf import DraftStatement, pdf_file_name, statement_pdf
-from billing.ledger.coverage import uncollected_hours
+from billing.ledger.coverage import only_clusters, uncollected_hours
 from billing.ledger.drafts import drafts_are_current, period_to_read
 from billing.utc import (
     FIRST_MONTH,
@@ -74,7 +74,7 @@ def statement_list(request):
     if begun and not (period and period.is_closed):
         # Read from the collected hours as they are: what the drafts will list.
         ranges = {c: hour_ranges(hs) for c, hs in uncollected_hours(month, now).items()}
-        missing = missing_rows(access.only_clusters(ranges, access.visible_clusters(user)))
+        missing = missing_rows(only_clusters(ranges, access.visible_clusters(user)))
     context.update(
         month=month,
         period_text=f"{month:%Y-%m}",
@@ -106,9 +106,7 @@ def statement(request, pk: int):
     """One statement: header, usage lines, adjustments, per-job detail, hours missing or flagged."""
     user = request.user
     s = visible_statement(user, pk)
-    clusters = access.statement_clusters(user, s)
-    names = None if clusters is None else set(clusters.values_list("name", flat=True))
-    content = statement_content(s, names)
+    content = statement_content(s, access.statement_clusters(user, s))
     context = {
         "content": content,
         "statement": s,
