@@ -239,7 +239,7 @@ def test_the_statement_page_shows_the_months_gpu_energy_and_efficiency(client, s
         "GPU-hours busy 21.6",
         "GPU efficiency 80 %",
         "Idle GPU-hours 2.7",
-        "GPU energy (kWh) 13.50 part estimated",
+        "GPU energy (kWh) 13.50 (part estimated)",
         "Carbon (kg CO2-eq) 1.55",
     ]
     assert "Part estimated: in 3 job-hours, jobs held a MIG slice" in visible_text(page)
@@ -264,7 +264,7 @@ def test_the_statement_page_shows_it_in_french(client, site, october_gpus):
         "Heures-GPU actives 21.6",
         "Efficacité GPU 80 %",
         "Heures-GPU inactives 2.7",
-        "Énergie des GPU (kWh) 13.50 en partie estimée",
+        "Énergie des GPU (kWh) 13.50 (en partie estimée)",
         "Carbone (kg CO2-éq) 1.55",
     ]
 
