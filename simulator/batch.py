@@ -277,6 +277,9 @@ def cron_jobs(seed: int, slot: int, nodes: list[Node]):
     return pods, []
 
 
+HANDOVER_NODE = "gpu-node-1"
+
+
 def gpu_jobs(seed: int, block: int, node: Node, behaviours=()):
     """GPU Jobs of one 6-hour block on one GPU node, each holding 1-8 GPUs exclusively.
 
@@ -288,10 +291,17 @@ def gpu_jobs(seed: int, block: int, node: Node, behaviours=()):
     block_start, block_end = block * GPU_BLOCK, (block + 1) * GPU_BLOCK
     free = [block_start] * node.gpus
     pods, pvcs = [], []
+    handover = "gpu-handover" in behaviours and node.name == HANDOVER_NODE
+    last: list[int] = []
     for k in range(12):
         want = rng.choice([1, 1, 2, 2, 4, 8])
         devices = sorted(range(node.gpus), key=lambda g: (free[g], g))[:want]
         created = max(free[g] for g in devices) + rng.randint(30, 1800)
+        if handover and last:
+            # Created on the last Job's GPUs the second they are free: it starts on them
+            # 1-31 s after that one ends, often inside the same scrape interval.
+            devices, want = last, len(last)
+            created = max(free[g] for g in devices)
         duration = log_uniform(rng, 60, 4 * HOUR)
         # containers end by created + 31 + duration; keep the devices' holders disjoint in time
         if created + 32 + duration >= block_end:
@@ -316,6 +326,7 @@ def gpu_jobs(seed: int, block: int, node: Node, behaviours=()):
         )
         for g in devices:
             free[g] = pod.completed + 1
+        last = sorted(devices)
         pods.append(pod)
         pvcs += _maybe_pvc(rng, pod)
     return pods, pvcs

@@ -28,6 +28,7 @@ BEHAVIOURS = {
     "idle-gpu-memory": "idle GPUs report a few MiB used under the exporter's own labels",
     "stale-gpu-labels": "a finished pod's labels stay on its GPUs for up to 20 minutes",
     "driver-reload": "gpu-node-1's driver reloads mid-job once per 6 h: energy counters restart",
+    "gpu-handover": "gpu-node-1's GPU Jobs follow one another on the same GPUs within seconds",
     # outages
     "prometheus-outage": "the whole Prometheus scrapes nothing for 10 minutes",
     "exporter-outage": "kube-state-metrics is not scraped for 15 minutes",

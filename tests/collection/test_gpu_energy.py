@@ -2,6 +2,7 @@
 simulator's truth (docs/simulator.md, "GPU truth") and the energy counters themselves."""
 
 import math
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -175,6 +176,47 @@ def test_busy_and_idle_seconds_are_within_one_interval_per_pod(
             got = collected.get(key, {}).get(name, 0.0)
             expected = quantity(job, name)
             assert abs(got - expected) <= activity_tolerance(job) + 1e-6, (key, name, got)
+
+
+def handovers_inside_one_interval(truth: dict, label: str, window) -> list[tuple[dict, dict]]:
+    """(job whose pod ended, job whose pod started next) on gpu-node-1's GPUs (the
+    `gpu-handover` behaviour chains them) with no DCGM sample between the end and the start."""
+    start, end = (t.timestamp() for t in window)
+    answer = PrometheusClient().query(
+        f'{ENERGY}{{cluster="{label}", Hostname="gpu-node-1"}}[{int(end - start) + 60}s]',
+        at=window[1] + timedelta(seconds=60),
+    )
+    times = sorted({float(t) for series in answer for t, _ in series["values"]})
+    pods = sorted(
+        (
+            (datetime.fromisoformat(p["running"]).timestamp(), p, job)
+            for job in gpu_jobs(truth).values()
+            for p in job["pods"]
+            if p.get("node") == "gpu-node-1" and p.get("completed")
+        ),
+        key=lambda found: found[0],
+    )
+    pairs = []
+    for (_, before, first), (began, _, then) in zip(pods, pods[1:], strict=False):
+        ended = datetime.fromisoformat(before["completed"]).timestamp()
+        if start < ended < began < end and not any(ended <= t <= began for t in times):
+            pairs.append((first, then))
+    return pairs
+
+
+def test_a_gpu_handed_over_inside_one_interval_is_split_between_the_two_pods_as_the_truth(
+    prometheus_settings, api_client, usage_window, truths
+):
+    label = "sc-gpu-handover"
+    collected = collected_energy(label, usage_window, api_client)
+    pairs = handovers_inside_one_interval(truths(label), label, usage_window)
+    assert pairs, "the scenario hands no GPU over inside one scrape interval"
+    for job in {id(j): j for pair in pairs for j in pair}.values():
+        key = (job["namespace"], job["kind"], job["name"])
+        got, expected = collected[key]["gpu_energy_joules"], quantity(job, "gpu_energy_joules")
+        assert abs(got - expected) <= energy_tolerance(job), (key, got, expected)
+        if held_seconds(job, usage_window) >= 10 * SCRAPE_INTERVAL:
+            assert got == pytest.approx(expected, rel=0.01), key
 
 
 @pytest.mark.parametrize("label", ["sc-mig", "sc-shared-gpu"])
