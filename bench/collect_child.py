@@ -3,6 +3,7 @@
     collect_child.py fresh                      an empty, migrated database
     collect_child.py collect START END LOG      collect_usage over [START, END), requests in LOG
     collect_child.py bound LOG                  replay LOG's requests, then COPY the rows
+    collect_child.py floor LOG START END        count every sample of LOG's families per hour
 
 Each prints one line of JSON. DATABASE_URL and PROMETHEUS_URL come from the environment.
 """
@@ -10,14 +11,19 @@ Each prints one line of JSON. DATABASE_URL and PROMETHEUS_URL come from the envi
 import hashlib
 import json
 import os
+import re
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kubemon.settings")
+
+# A metric name where PromQL selects a family: before a `{` of matchers or a `[` of range.
+FAMILY = re.compile(r"(?<![\w:])([a-zA-Z_:][\w:]*)\s*[{\[]")
 
 
 def fresh() -> dict:
@@ -77,6 +83,11 @@ def collect(start: str, end: str, log: str) -> dict:
     )
     ordered = sorted(rows)
     totals = {q: sum(r[4 + i] for r in ordered) for i, q in enumerate(QUANTITIES)}
+    energy, by_job = 4 + QUANTITIES.index("gpu_energy_joules"), {}
+    for row in ordered:
+        if row[energy]:
+            key = "/".join(row[:3])
+            by_job[key] = by_job.get(key, 0.0) + row[energy]
     return {
         "wall": wall,
         "queries": run.queries,
@@ -85,16 +96,62 @@ def collect(start: str, end: str, log: str) -> dict:
         "rows": len(ordered),
         "digest": hashlib.sha256(repr(ordered).encode()).hexdigest(),
         "totals": totals,
+        "gpu_energy_by_job": by_job,
     }
 
 
 def bound(log: str) -> dict:
-    import requests
-    from django.conf import settings
     from django.db import connection
 
-    calls = json.loads(Path(log).read_text())
-    local = threading.local()
+    replay = replayed(json.loads(Path(log).read_text()))
+    return {"replay": replay, "copy": copy_rows(connection)}
+
+
+def floor(log: str, start: str, end: str) -> dict:
+    """The decode floor: every sample of the families the run read, counted once per hour.
+
+    Prometheus decodes each sample of the window once and answers one number per family
+    and hour: what reading the data costs when almost nothing has to be sent back.
+    """
+    families = families_read(json.loads(Path(log).read_text()))
+    first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    hours = [first + timedelta(hours=i) for i in range(round((last - first) / timedelta(hours=1)))]
+    calls = [
+        ("query", {"query": count_expr(family), "time": hour_end(h)}, "POST")
+        for family in families
+        for h in hours
+    ]
+    answers = []
+    seconds = replayed(calls, answers)
+    samples = sum(float(s["value"][1]) for a in answers for s in a["data"]["result"])
+    return {"floor": seconds, "queries": len(calls), "families": families, "samples": samples}
+
+
+def families_read(calls: list) -> list[str]:
+    """The metric families named in the logged queries' selectors, sorted."""
+    found = set()
+    for _, params, _ in calls:
+        found.update(FAMILY.findall(params.get("query", "")))
+    return sorted(found)
+
+
+def count_expr(family: str) -> str:
+    # [3599999ms] at the hour's last millisecond: its samples alone, on closed and left-open
+    # ranges alike (promadapter.usage).
+    return f"sum(count_over_time({family}[3599999ms]))"
+
+
+def hour_end(hour: datetime) -> float:
+    return hour.timestamp() + 3600 - 0.001
+
+
+def replayed(calls: list, answers: list | None = None) -> float:
+    """Seconds to send the calls as many at a time as the collector does, each answer read
+    whole (and kept in `answers` if given, else thrown away)."""
+    import requests
+    from django.conf import settings
+
+    local, keep = threading.local(), answers is not None
 
     def ask(call):
         endpoint, params, method = call
@@ -105,13 +162,16 @@ def bound(log: str) -> dict:
             answer = session.get(url, params=params, timeout=300)
         else:
             answer = session.post(url, data=params, timeout=300)
-        return len(answer.content)  # read whole, then thrown away
+        answer.raise_for_status()
+        return answer.content if keep else len(answer.content)  # read whole
 
     began = time.monotonic()
     with ThreadPoolExecutor(settings.KUBEMON_COLLECT_CONCURRENCY) as pool:
-        list(pool.map(ask, calls))
-    replay = time.monotonic() - began
-    return {"replay": replay, "copy": copy_rows(connection)}
+        contents = list(pool.map(ask, calls))
+    seconds = time.monotonic() - began
+    if keep:
+        answers.extend(json.loads(c) for c in contents)
+    return seconds
 
 
 def copy_rows(connection) -> float:
@@ -149,7 +209,7 @@ def main() -> None:
 
     django.setup()
     command, *args = sys.argv[1:]
-    answer = {"fresh": fresh, "collect": collect, "bound": bound}[command](*args)
+    answer = {"fresh": fresh, "collect": collect, "bound": bound, "floor": floor}[command](*args)
     print(json.dumps(answer, default=str))
 
 

@@ -8,8 +8,8 @@ collects it `--runs` times into a temporary SQLite database, then hour by hour, 
 two tables: the median time and query count of a run (and whether the rows stayed
 identical through the re-runs), and each quantity's cluster total against the
 truth, beside what a naive `increase()` per hour (the way OpenCost-style tools read
-counters) would have billed for CPU and network. `--behaviours` switches on the simulator's
-real-exporter behaviours (simulator/behaviours.py).
+counters) would have billed for CPU, network and GPU energy (bench/naive_energy.py).
+`--behaviours` switches on the simulator's real-exporter behaviours (simulator/behaviours.py).
 
 With `--against`, the collector of that git revision (checked out in a temporary worktree)
 and the working tree's collect the same Prometheus in turns, each in its own process and
@@ -33,6 +33,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from naive_energy import naive_energy  # noqa: E402
 
 SEED, INTERVAL = 7, 30
 # The series the collector reads, through increase(); hostNetwork pods left out of network
@@ -204,6 +207,8 @@ def report(args, server, cluster, start, end):
         naive = ""
         if q in NAIVE:
             naive = f"{naive_total(client, *NAIVE[q], start, end) / obs - 1:+.3%}"
+        elif q == "gpu_energy_joules":
+            naive = f"{sum(naive_energy(server.url, start, end).values()) / obs - 1:+.3%}"
         print(
             f"| {q} | {got:.6g} | {obs:.6g} | {real:.6g} | {gap(got, obs)} | {gap(got, real)} "
             f"| {naive} |"
