@@ -183,11 +183,12 @@ class UsageReader:
             reads = [
                 pool.submit(self.read_gaps, hours),
                 pool.submit(read_counters, self, data, hours),
-                pool.submit(read_gpu_energy, self, data, hours),
                 pool.submit(self.read_pods, data, extended),
                 pool.submit(self.read_memory, data, extended),
                 pool.submit(self.read_owners, data, extended),
                 pool.submit(self.read_gpu_memory, data, extended),
+                # Last: its two short reads fill a worker's gap behind the long ones.
+                pool.submit(read_gpu_energy, self, data, hours),
             ]
             gaps = reads[0].result()
             for read in reads[1:]:
