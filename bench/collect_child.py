@@ -22,8 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kubemon.settings")
 
-# A metric name where PromQL selects a family: before a `{` of matchers or a `[` of range.
+# A metric name where PromQL selects a family: before a `{` of matchers or a `[` of range,
+# or listed in a `__name__=~"a|b"` matcher (the GPU energy reads ask for two at once).
 FAMILY = re.compile(r"(?<![\w:])([a-zA-Z_:][\w:]*)\s*[{\[]")
+NAMES = re.compile(r'__name__=~"([\w:|]+)"')
 
 
 def fresh() -> dict:
@@ -131,7 +133,10 @@ def families_read(calls: list) -> list[str]:
     """The metric families named in the logged queries' selectors, sorted."""
     found = set()
     for _, params, _ in calls:
-        found.update(FAMILY.findall(params.get("query", "")))
+        query = params.get("query", "")
+        found.update(FAMILY.findall(query))
+        for names in NAMES.findall(query):
+            found.update(names.split("|"))
     return sorted(found)
 
 
