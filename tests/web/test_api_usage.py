@@ -119,3 +119,18 @@ def test_a_user_of_no_lab_sees_no_usage(usage, django_user_model):
     client.force_authenticate(django_user_model.objects.create_user("charlie"))
     answer = get(client, start="2026-03-01", end="2026-03-04", group_by="account")
     assert answer.status_code == 200 and answer.json()["rows"] == []
+
+
+def test_usage_per_cluster_over_whole_days_reads_the_roll_up_and_names_the_cluster(
+    api_client, usage
+):
+    # Whole UTC days read the daily roll-up, whose own `cluster` field the group must not
+    # shadow; the same window one hour shorter reads the job-hours: the same answer.
+    daily = get(api_client, start="2026-03-01", end="2026-03-04", group_by="cluster")
+    hourly = get(
+        api_client, start="2026-03-01T01:00:00Z", end="2026-03-04T00:00:00Z", group_by="cluster"
+    )
+    assert daily.status_code == hourly.status_code == 200
+    rows = [(r["cluster"], r["cpu_core_seconds"]) for r in daily.json()["rows"]]
+    assert rows == [(r["cluster"], r["cpu_core_seconds"]) for r in hourly.json()["rows"]]
+    assert rows and rows[0][0] == "epfl-1"

@@ -42,7 +42,7 @@ FILTERS = {
 }
 # The same groups and filters on the daily roll-up, for windows of whole UTC days.
 DAILY_GROUPS = {
-    "cluster": {"cluster": F("cluster__name")},
+    "cluster": {"cluster_name": F("cluster__name")},
     "account": {"account_name": F("account__name")},
     "namespace": {"namespace": None},
     "day": {"day": None},
@@ -164,6 +164,8 @@ def present(row: dict) -> dict:
     """Name the row's fields as the API does: annotations may not reuse model field names."""
     if "account_name" in row:
         row["account"] = row.pop("account_name")
+    if "cluster_name" in row:  # the daily roll-up has a field `cluster`
+        row["cluster"] = row.pop("cluster_name")
     if "day" in row:
         day = row["day"]
         row["day"] = (day.date() if isinstance(day, datetime) else day).isoformat()
