@@ -52,6 +52,8 @@ SIZES = {
         Size("small", nodes=4, gpu_nodes=2, jobs_per_hour=30, steady_pods=100, hours=6),
         Size("day-1k", nodes=10, gpu_nodes=2, jobs_per_hour=200, steady_pods=1000),
         Size("day-2k", nodes=20, gpu_nodes=4, jobs_per_hour=400, steady_pods=2000),
+        # The school's GPU platforms at full size, for the hourly CronJob's one hour.
+        Size("hour-10k", nodes=100, gpu_nodes=20, jobs_per_hour=2000, steady_pods=10000, hours=1),
     )
 }
 

@@ -10,6 +10,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from billing.collection.energy import hour_energy
 from billing.collection.facts import Hour, InstanceFacts, PodFacts
@@ -158,10 +159,11 @@ class Attribution:
     def add_gpu_energy(self):
         """GPU energy, busy and idle seconds of the pods that held GPUs; the rest of the
         GPUs' energy is the node's idle energy (self.idle_energy, joules per node)."""
+        holders = {(ns, pod) for d in self.hour.gpu_devices.values() for _, _, ns, pod in d.holders}
         intervals = {
             key: pod.gauge_interval(self.h0)
-            for key, pod in self.by_name.items()
-            if requested_gpu(pod, self.weights)
+            for key in holders
+            if (pod := self.by_name.get(key)) is not None and requested_gpu(pod, self.weights)
         }
         per_pod, idle = hour_energy(
             self.hour.gpu_devices,
@@ -189,7 +191,14 @@ class Attribution:
 
     def hidden_by_a_long_gap(self, node: str, t0: float, t1: float) -> bool:
         """Does a DCGM gap too long to bridge hide most of [t0, t1)?"""
+        if node not in self.long_dcgm_gaps:  # asked of every interval: most nodes have none
+            return False
         return 2 * self.hour.gaps.hidden_seconds("dcgm", node, t0, t1, False) >= t1 - t0
+
+    @cached_property
+    def long_dcgm_gaps(self) -> set[str]:
+        """The nodes with a DCGM gap too long to bridge."""
+        return {g.node for g in self.hour.gaps.all if g.kind == "dcgm" and not g.bridged}
 
     def add_users(self):
         """Each job's user: its pods' label, the latest started pod's if they differ."""
