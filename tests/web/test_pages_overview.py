@@ -89,3 +89,9 @@ def test_the_overview_runs_a_fixed_number_of_queries(client, site, django_assert
     # more: tests/web/test_budgets.py).
     with django_assert_num_queries(17):
         client.get("/?days=365")
+
+
+def test_the_overview_shows_no_energy_section_without_gpu_energy(client, site):
+    page = overview(client, "fiona", days=365)
+    assert page.context["energy"]["clusters"] == []
+    assert 'id="gpu-energy"' not in page.content.decode()
