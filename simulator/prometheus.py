@@ -268,12 +268,14 @@ def load_history(
     simulators: list[list[str]],
     scrape_interval: int,
     progress=lambda step: None,
+    rules: bool = True,
 ) -> None:
     """Run steps 1 to 3 of the module docstring, telling `progress` of each.
 
     `simulators` holds the arguments of one or more simulated clusters (give each its own
     --cluster-label when there are several); two are generated and imported at a time,
-    each into blocks of its own. The server is left stopped.
+    each into blocks of its own. Without `rules`, step 3 is left out: the clusters loaded
+    then have raw series only. The server is left stopped.
     """
     window = ["--start", start.isoformat(), "--end", end.isoformat()]
 
@@ -291,6 +293,8 @@ def load_history(
     with ThreadPoolExecutor(max_workers=2) as pool:
         for done in [pool.submit(load, i, args) for i, args in enumerate(simulators)]:
             done.result()
+    if not rules:
+        return
     server.start()
     try:
         progress("recording the project's rules over it (promtool)")

@@ -23,7 +23,7 @@ from django.core.management import call_command
 
 from dashboards.files import CONFIGMAP, OUT_DIR, rendered
 from promadapter.client import PrometheusClient, PrometheusError
-from tests.conftest import SCRAPE_INTERVAL, scenario_cluster, wait_until
+from tests.conftest import RECORDED_SCENARIOS, SCRAPE_INTERVAL, scenario_cluster, wait_until
 
 DASHBOARDS = sorted(p.name for p in OUT_DIR.glob("*.json"))
 SIMULATED = ["kubemon-cluster-overview.json", "kubemon-gpu.json", "kubemon-usage.json"]
@@ -148,6 +148,11 @@ def test_every_panel_has_a_unique_id_a_title_a_unit_and_a_query(name):
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
             assert target["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+
+
+def test_the_scenarios_chosen_here_are_loaded_with_their_recorded_series():
+    """The session's Prometheus records the rules over some scenarios only (conftest.py)."""
+    assert {CHOSEN["cluster"], PIPELINE_CLUSTER, *REPEATED} <= RECORDED_SCENARIOS
 
 
 @pytest.mark.parametrize("name", DASHBOARDS)
