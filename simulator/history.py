@@ -8,13 +8,17 @@ and a final `# EOF`. The hot loop formats a whole series with one list comprehen
 precomputed timestamp strings and joins it into a single write. A series whose target labels
 change during the window (a restarted kube-state-metrics on a new pod IP) is written as one
 series per target-label segment.
+
+The file is written as a stream: each series goes to the file as soon as it is formatted, so
+memory holds one series' text besides the window's objects and their usage levels, whose
+state is bounded per object (simulator/levels.py), not by the window or the samples.
 """
 
 from bisect import bisect_left
 
 from simulator import exporters
 
-FLUSH_CHUNKS = 2000
+WRITE_BUFFER = 1 << 20  # bytes: a series is a few kB, written as one string
 
 
 def type_name(name: str, mtype: str) -> str:
@@ -74,7 +78,7 @@ def write_history(cluster, a: int, b: int, out) -> dict:
         raise ValueError(f"empty window: end ({b}) must be after start ({a})")
     if hasattr(out, "write"):
         return _write(cluster, a, b, out)
-    with open(out, "w", encoding="utf-8") as fh:
+    with open(out, "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
         return _write(cluster, a, b, fh)
 
 
@@ -82,32 +86,24 @@ def _write(cluster, a: int, b: int, fh) -> dict:
     pods, pvcs = cluster.objects(a, b)
     grid = _window(cluster, a, b)
     stats = {"series": 0, "samples": 0, "bytes": 0}
-    chunks: list[str] = []
 
-    def flush():
-        text = "".join(chunks)
+    def emit(text: str) -> None:
         stats["bytes"] += len(text)
         fh.write(text)
-        chunks.clear()
 
     for kind in ("cadvisor", "ksm", "dcgm"):
         targets = [(t, g) for t, g in zip(cluster.targets(), grid, strict=True) if t.kind == kind]
         for name, mtype, help_text in exporters.families(kind, cluster.behaviours):
             fam = type_name(name, mtype)
-            chunks.append(f"# HELP {fam} {help_text}\n# TYPE {fam} {type_text(name, mtype)}\n")
+            emit(f"# HELP {fam} {help_text}\n# TYPE {fam} {type_text(name, mtype)}\n")
             for target, (times, stamps, segs) in targets:
                 for labels, index, values in exporters.series(
                     cluster, target, pods, pvcs, name, times
                 ):
                     for tlabels, vals, ts in _pieces(index, values, stamps, segs):
                         prefix = f"{name}{{{exporters.stored_labels(labels, tlabels)}}} "
-                        chunks.append(
-                            "".join([f"{prefix}{v} {s}\n" for v, s in zip(vals, ts, strict=True)])
-                        )
+                        emit("".join([f"{prefix}{v} {s}\n" for v, s in zip(vals, ts, strict=True)]))
                         stats["series"] += 1
                         stats["samples"] += len(vals)
-                if len(chunks) > FLUSH_CHUNKS:
-                    flush()
-    chunks.append("# EOF\n")
-    flush()
+    emit("# EOF\n")
     return stats

@@ -9,10 +9,16 @@ milliseconds, so integrals are exact integers (level x ms) whatever order they a
 
 import hashlib
 import random
+from array import array
+from itertools import accumulate
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 WEEK_HOURS = 168
+# Hours of minutes a Levels keeps: a counter reads the hour of its origin and the hour it is
+# at. A third would be filled only by windows of two hours or more: memory would grow with
+# the window.
+HOURS_KEPT = 2
 
 
 def stable_int(*parts) -> int:
@@ -52,6 +58,9 @@ class Levels:
     `smooth=True` suits memory-like gauges: instead of a new random level every minute, the
     level moves linearly between random hourly anchors, with a jitter of 1 % of the range,
     as a working set or GPU memory does (a rate-like quantity keeps independent levels).
+
+    Memory per object is bounded whatever the window: the minutes of the last `HOURS_KEPT`
+    hours drawn, and the hour sums a prefix needs (a week of them when periodic), as arrays.
     """
 
     __slots__ = ("key", "lo", "hi", "periodic", "smooth", "_hours", "_cum", "_origin", "_week")
@@ -70,34 +79,41 @@ class Levels:
         self.hi = hi
         self.periodic = periodic
         self.smooth = smooth
-        self._hours: dict[int, tuple[list[int], list[int]]] = {}
+        self._hours: dict[int, array] = {}
         self._origin = origin_ms // HOUR_MS
-        self._cum = [0]  # _cum[i] = sum of hour sums of hours origin .. origin+i-1
-        self._week: list[int] | None = None
+        self._cum = array("q", [0])  # _cum[i] = sum of hour sums of hours origin .. origin+i-1
+        self._week: array | None = None
 
-    def hour(self, h: int) -> tuple[list[int], list[int]]:
-        """Return (levels, prefix sums) of the 60 minutes of hour `h` (prefix has 61 items)."""
+    def hour(self, h: int) -> array:
+        """Return the levels of the 60 minutes of hour `h`."""
         if self.periodic:
             h %= WEEK_HOURS
-        cached = self._hours.get(h)
-        if cached is None:
-            rng = random.Random(f"{self.key}:{h}")
-            lo, span = self.lo, self.hi - self.lo + 1
-            rnd = rng.random
-            if self.smooth:
-                lv = self._smooth_minutes(h, rnd)
-            else:
-                lv = [lo + int(rnd() * span) for _ in range(60)]
-            if lo < 0:  # negative lows clamp to 0: rare bursts for error counters
-                lv = [max(0, v) for v in lv]
-            pre = [0] * 61
-            acc = 0
-            for i, v in enumerate(lv):
-                acc += v
-                pre[i + 1] = acc
-            cached = (lv, pre)
-            self._hours[h] = cached
-        return cached
+        lv = self._hours.get(h)
+        if lv is None:
+            lv = array("q", self._draw(h))
+            if len(self._hours) >= HOURS_KEPT:
+                self._hours.clear()
+            self._hours[h] = lv
+        return lv
+
+    def _draw(self, h: int) -> list[int]:
+        """The levels of hour `h` (of the week when periodic), drawn from the key."""
+        rnd = random.Random(f"{self.key}:{h}").random
+        lo, span = self.lo, self.hi - self.lo + 1
+        if self.smooth:
+            lv = self._smooth_minutes(h, rnd)
+        else:
+            lv = [lo + int(rnd() * span) for _ in range(60)]
+        if lo < 0:  # negative lows clamp to 0: rare bursts for error counters
+            lv = [v if v > 0 else 0 for v in lv]
+        return lv
+
+    def _hour_sum(self, h: int) -> int:
+        """Sum of the levels of hour `h`, drawn without keeping them when not kept already."""
+        if self.periodic:
+            h %= WEEK_HOURS
+        lv = self._hours.get(h)
+        return sum(self._draw(h) if lv is None else lv)
 
     def _anchor(self, h: int) -> int:
         if self.periodic:
@@ -117,29 +133,27 @@ class Levels:
 
     def at(self, t_ms: int) -> int:
         """Return the level in force at `t_ms`."""
-        return self.hour(t_ms // HOUR_MS)[0][(t_ms // MINUTE_MS) % 60]
+        return self.hour(t_ms // HOUR_MS)[(t_ms // MINUTE_MS) % 60]
 
     def _hour_sums_before(self, h: int) -> int:
         """Sum of the hour sums (in level-minutes) of all hours before `h` since the origin."""
         if self.periodic:
             if self._week is None:
-                week = [0]
-                for i in range(WEEK_HOURS):
-                    week.append(week[-1] + self.hour(i)[1][60])
-                self._week = week
+                self._week = array(
+                    "q", accumulate(map(self._hour_sum, range(WEEK_HOURS)), initial=0)
+                )
             return (h // WEEK_HOURS) * self._week[-1] + self._week[h % WEEK_HOURS]
         cum = self._cum
         while len(cum) <= h - self._origin:
-            cum.append(cum[-1] + self.hour(self._origin + len(cum) - 1)[1][60])
+            cum.append(cum[-1] + self._hour_sum(self._origin + len(cum) - 1))
         return cum[h - self._origin]
 
     def prefix(self, t_ms: int) -> int:
         """Return the integral of the levels from the origin to `t_ms`, in level x ms."""
         h = t_ms // HOUR_MS
-        m_start = (t_ms // MINUTE_MS) * MINUTE_MS
-        lv, pre = self.hour(h)
+        lv = self.hour(h)
         m = (t_ms // MINUTE_MS) % 60
-        return (self._hour_sums_before(h) + pre[m]) * MINUTE_MS + lv[m] * (t_ms - m_start)
+        return (self._hour_sums_before(h) + sum(lv[:m])) * MINUTE_MS + lv[m] * (t_ms % MINUTE_MS)
 
     def integral(self, a_ms: int, b_ms: int) -> int:
         """Return the exact integral over [a_ms, b_ms) in level x ms (0 if empty)."""
@@ -151,11 +165,11 @@ class Levels:
         """Levels at each of the sorted `times` (one hour lookup per hour, not per sample)."""
         out = []
         cur = None
-        lv: list[int] = []
+        lv = array("q")
         for t in times:
             h = t // HOUR_MS
             if h != cur:
-                cur, lv = h, self.hour(h)[0]
+                cur, lv = h, self.hour(h)
             out.append(lv[(t // MINUTE_MS) % 60])
         return out
 
@@ -163,13 +177,14 @@ class Levels:
         """`prefix(t)` for each of the sorted `times`, hour sums looked up once per hour."""
         out = []
         cur = None
-        lv: list[int] = []
+        lv = array("q")
         pre: list[int] = []
         base = 0
         for t in times:
             h = t // HOUR_MS
             if h != cur:
-                cur, (lv, pre) = h, self.hour(h)
+                cur, lv = h, self.hour(h)
+                pre = list(accumulate(lv, initial=0))
                 base = self._hour_sums_before(h)
             m = (t // MINUTE_MS) % 60
             out.append((base + pre[m]) * MINUTE_MS + lv[m] * (t % MINUTE_MS))
@@ -186,14 +201,5 @@ class Mapped(Levels):
         super().__init__(f"{base.key}:{key}", 0, 0, base._origin * HOUR_MS, base.periodic)
         self.base, self.f = base, f
 
-    def hour(self, h: int) -> tuple[list[int], list[int]]:
-        if self.periodic:
-            h %= WEEK_HOURS
-        cached = self._hours.get(h)
-        if cached is None:
-            lv = [self.f(v) for v in self.base.hour(h)[0]]
-            pre = [0] * 61
-            for i, v in enumerate(lv):
-                pre[i + 1] = pre[i] + v
-            cached = self._hours[h] = (lv, pre)
-        return cached
+    def _draw(self, h: int) -> list[int]:
+        return [self.f(v) for v in self.base.hour(h)]
