@@ -7,8 +7,9 @@
 For each size (bench/backfill.py: simulated clusters backfilled once into a cached
 Prometheus), collect_usage runs `--runs` times in a child process on a fresh database
 (PostgreSQL by default), and one table gives the median of: wall time, peak RSS, queries,
-seconds waiting on Prometheus (CollectionRun.query_seconds), seconds in the database (every
-SQL statement timed), rows. Then two references, each a ratio collection / reference:
+seconds waiting on Prometheus (CollectionRun.query_seconds), the CPU seconds the Prometheus
+process spent meanwhile (/proc), seconds in the database (every SQL statement timed), rows.
+Then two references, each a ratio collection / reference:
 
 - the bound: the last run's HTTP requests replayed with the answers read and thrown away,
   as many at a time as the collector asks (KUBEMON_COLLECT_CONCURRENCY), plus a COPY of
@@ -104,8 +105,11 @@ def measure(size, server, database_url: str, runs: int, workdir: Path, against) 
         for tree, tree_env in list(envs.items())[:: -1 if run % 2 else 1]:
             tree_log = log if tree == REPO else workdir / "requests-against.json"
             args = ["bench/collect_child.py", "collect", *window, str(tree_log)]
+            cpu = prometheus_cpu(server)
             got, _, rss = child(args, tree_env, tree)
-            results[tree].append({**got, "rss": rss})
+            results[tree].append(
+                {**got, "rss": rss, "prometheus_cpu": prometheus_cpu(server) - cpu}
+            )
         # After each run, so that the floor and the runs meet the same load of the machine.
         floors.append(child(["bench/collect_child.py", "floor", str(log), *window], env)[0])
     bound, _, _ = child(["bench/collect_child.py", "bound", str(log)], env)
@@ -125,6 +129,12 @@ def measure(size, server, database_url: str, runs: int, workdir: Path, against) 
     }
 
 
+def prometheus_cpu(server) -> float:
+    """CPU seconds the Prometheus process has used so far (user and system, from /proc)."""
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(results: list[dict]) -> dict:
     """Medians of one collector's runs; queries and rows of its last."""
 
@@ -136,6 +146,7 @@ def summary(results: list[dict]) -> dict:
         "rss": median("rss"),
         "queries": results[-1]["queries"],
         "prometheus": median("query_seconds"),
+        "prometheus_cpu": median("prometheus_cpu"),
         "db": median("db_seconds"),
         "rows": results[-1]["rows"],
         "identical": all(r["digest"] == results[0]["digest"] for r in results),
@@ -229,13 +240,14 @@ def report(m: dict, naive: dict | None, naive_joules: dict, truth: dict) -> None
     print(f"\n### {size.name}: {size.simulator_args()} over {size.hours} h\n")
     print(
         "| collector | wall (median) | peak RSS | queries | waiting on Prometheus "
-        "| in the database | rows | rows identical across runs |"
+        "| Prometheus CPU | in the database | rows | rows identical across runs |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, r in m["runs"].items():
         print(
             f"| {name} | {r['wall']:.2f} s | {r['rss']} MiB | {r['queries']} "
-            f"| {r['prometheus']:.2f} s | {r['db']:.2f} s | {r['rows']} "
+            f"| {r['prometheus']:.2f} s | {r['prometheus_cpu']:.2f} s | {r['db']:.2f} s "
+            f"| {r['rows']} "
             f"| {'yes' if r['identical'] else 'NO'} |"
         )
     for name, r in list(m["runs"].items())[1:]:
