@@ -45,12 +45,12 @@ DOCKER_ARGS = [
 # clusters are small (one CPU node, one GPU node) but for the one with every behaviour:
 # with MIG and shared GPUs both on, a third GPU node keeps whole GPUs too.
 SCENARIOS = {f"sc-{name}": name for name in BEHAVIOURS} | {"sc-all": "all"}
-# The scenarios whose recorded series tests read (the dashboards' tests): the project's
+# The scenarios whose recorded series tests read (the dashboards', VictoriaMetrics'): the project's
 # recording rules are evaluated over these and the two clusters above only, the other
 # scenarios being imported after, raw. Evaluating the rules over every cluster was the
 # longest step of the session's set-up.
 RECORDED_SCENARIOS = {
-    *("sc-stale-gpu-labels", "sc-prometheus-outage"),
+    *("sc-stale-gpu-labels", "sc-prometheus-outage", "sc-recreated-pod"),
     *("sc-mig", "sc-shared-gpu", "sc-ha-pair", "sc-driver-reload"),
 }
 

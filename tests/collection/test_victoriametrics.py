@@ -28,7 +28,7 @@ from billing.resources import QUANTITIES
 from promadapter import usage
 from promadapter.client import PrometheusClient
 from simulator.prometheus import free_port, rule_files, simulator_command
-from tests.conftest import SCRAPE_INTERVAL, scenario_args, wait_until
+from tests.conftest import RECORDED_SCENARIOS, SCRAPE_INTERVAL, scenario_args, wait_until
 
 CLUSTER = "sc-recreated-pod"  # a StatefulSet with a claim, recreated during the window
 # A few minutes past the hour collected: the GPU energy read takes the first samples after
@@ -182,6 +182,11 @@ def edges_apart(points: list, other: list, step: int) -> bool:
         and abs(last - last_other) <= step
         and len(common) >= min(len(points), len(other)) - 1
     )
+
+
+def test_the_cluster_read_here_is_loaded_with_its_recorded_series():
+    """The session's Prometheus records the rules over some scenarios only (conftest.py)."""
+    assert CLUSTER in RECORDED_SCENARIOS
 
 
 @pytest.mark.parametrize("metric", ["cpu/request", "memory/request"])
